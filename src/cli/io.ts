@@ -1,0 +1,15 @@
+import { writeFileSync } from 'node:fs';
+import { Option } from 'commander';
+import { BACKEND_REQUESTS } from '../backends/backend.js';
+
+/** The `--backend auto|webgpu|cpu` option every command shares. */
+export function backendOption(): Option {
+  return new Option('--backend <name>', 'where to compute').choices([...BACKEND_REQUESTS]).default('auto');
+}
+
+/** Writes to `--out` when given, else to stdout. */
+export function emit(text: string, out?: string): void {
+  const body = text.endsWith('\n') ? text : `${text}\n`;
+  if (out) writeFileSync(out, body);
+  else process.stdout.write(body);
+}

@@ -1,0 +1,39 @@
+/**
+ * `volfit` command line: argument parsing only; every command calls the library.
+ * Each command lives in ./commands/<name>.ts and exports `register(program)`.
+ */
+import { Command, CommanderError } from 'commander';
+import { releaseGpu } from '../backends/webgpu/device.js';
+import { BackendUnavailableError } from '../backends/backend.js';
+import { UserError } from './errors.js';
+import { commands } from './commands/index.js';
+
+export function buildProgram(): Command {
+  const program = new Command('volfit')
+    .description('Calibrate option-pricing models to market quotes on the GPU (WebGPU) with an f64 CPU twin.')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of commands) register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version are "errors" to commander but successes to the user.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof UserError || e instanceof BackendUnavailableError) {
+      process.stderr.write(`volfit: error: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`volfit: internal error: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  } finally {
+    await releaseGpu();
+  }
+}
