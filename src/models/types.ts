@@ -1,0 +1,67 @@
+/**
+ * A model is a parameter set with bounds and constraints plus (where it has one) a characteristic
+ * function; nothing else. Engines (COS, Monte Carlo) and the calibrator work from this description
+ * only, so a new model needs no new engine or optimizer.
+ *
+ * Parameter vectors are Float64Array in the order of `params`.
+ */
+import type { Complex } from './complex.js';
+
+export interface ParamSpec {
+  name: string;
+  /** Hard bounds: the calibrator maps them to an unconstrained space; values outside are an error. */
+  lower: number;
+  upper: number;
+  /** A reasonable starting value when the user gives none. */
+  initial: number;
+  description: string;
+}
+
+export interface Constraint {
+  name: string;
+  description: string;
+  /** >= 0 when satisfied (e.g. Feller: 2 kappa theta - sigma^2). */
+  value(p: Float64Array): number;
+}
+
+export interface Cumulants {
+  c1: number;
+  c2: number;
+  c4: number;
+}
+
+export interface Model {
+  readonly name: string;
+  readonly params: readonly ParamSpec[];
+  readonly constraints: readonly Constraint[];
+  /**
+   * Characteristic function of X_T = ln(S_T / F_T) under the T-forward measure,
+   * E[exp(i u X_T)], for real u (models priced by Fourier methods). Absent for MC-only models.
+   */
+  charFn?(u: number, T: number, p: Float64Array): Complex;
+  /** Cumulants of X_T, for the COS truncation range. */
+  cumulants?(T: number, p: Float64Array): Cumulants;
+}
+
+/** Parameter record ({v0: 0.04, ...}) to vector, with clear errors for unknown, missing or out-of-bound names. */
+export function paramVector(model: Model, values: Record<string, number>): Float64Array {
+  const known = new Set(model.params.map((p) => p.name));
+  const unknown = Object.keys(values).filter((k) => !known.has(k));
+  if (unknown.length) {
+    throw new RangeError(
+      `unknown ${model.name} parameter(s) ${unknown.join(', ')}; expected ${model.params.map((p) => p.name).join(', ')}`,
+    );
+  }
+  return Float64Array.from(model.params, (spec) => {
+    const v = values[spec.name];
+    if (v === undefined) throw new RangeError(`missing ${model.name} parameter ${spec.name} (${spec.description})`);
+    if (!Number.isFinite(v) || v < spec.lower || v > spec.upper) {
+      throw new RangeError(`${model.name} parameter ${spec.name}=${v} is outside [${spec.lower}, ${spec.upper}]`);
+    }
+    return v;
+  });
+}
+
+export function paramRecord(model: Model, p: ArrayLike<number>): Record<string, number> {
+  return Object.fromEntries(model.params.map((spec, i) => [spec.name, p[i]]));
+}
