@@ -1,0 +1,81 @@
+/**
+ * `volfit normalize`: flags -> normalize() -> canonical CSV (to --out, or stdout) and, with
+ * --json, the summary {rows_in, rows_out, excluded, expiries, ...} on stdout. Parsing only; the
+ * work is src/market/normalize.ts, the same code path as the library.
+ */
+import { Command, Option } from 'commander';
+import { normalize } from '../../market/normalize.js';
+import { MarketFormatError } from '../../market/errors.js';
+import { WEIGHT_SCHEMES, type WeightScheme } from '../../market/weights.js';
+import { UserError } from '../errors.js';
+import { emit } from '../io.js';
+import { parseNumberFlag, parseNumberList, readInput } from '../parse.js';
+
+function parseWeights(value: string | undefined): WeightScheme[] | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === 'none') return [];
+  return value.split(',').map((s) => {
+    const w = s.trim();
+    if (!(WEIGHT_SCHEMES as readonly string[]).includes(w)) {
+      throw new UserError(`--weights: '${w}' is not one of ${WEIGHT_SCHEMES.join(', ')}, none`);
+    }
+    return w as WeightScheme;
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('normalize')
+    .description('read a venue file (Deribit, CBOE chain, canonical CSV) into one clean, weighted canonical quote set')
+    .requiredOption('--input <file>', 'quote file')
+    .addOption(new Option('--venue <venue>', 'input layout').choices(['auto', 'deribit', 'cboe', 'canonical']).default('auto'))
+    .option('--underlying <coin>', 'Deribit: BTC or ETH (required for a mixed file)')
+    .option('--as-of <iso>', 'valuation time (default: latest quote time in the file)')
+    .option('--out <file>', 'write the canonical CSV here (default: stdout, unless --json)')
+    .option('--json', 'print the JSON summary (rows_in, rows_out, excluded, expiries) on stdout')
+    .option('--spot <x>', 'canonical input: spot for rows without forward/spot')
+    .option('--rate <r>', 'canonical input: rate for rows without one (default 0)')
+    .option('--div <q>', 'canonical input: dividend yield for rows without one (default 0)')
+    .option('--min-days <d>', 'exclude expiries shorter than this many days (default 1)')
+    .option('--max-spread <x>', 'exclude (ask-bid)/mid above this (default 0.5)')
+    .option('--moneyness <lo,hi>', 'keep K/F inside this band (default 0.5,2)')
+    .option('--max-age <seconds>', 'exclude quotes older than this before the as-of time (default: no limit)')
+    .option('--keep-itm', 'keep in-the-money quotes even where the OTM twin is kept')
+    .option('--weights <list>', `product of: ${WEIGHT_SCHEMES.join(', ')}, or none (default spread,vega,staleness)`)
+    .option('--half-life <seconds>', 'staleness weight half-life (default 21600)')
+    .option('--parity-band <x>', 'near-the-money band |K/S - 1| for parity fits (default 0.2)')
+    .action((o) => {
+      const text = readInput(o.input);
+      let band: number[] | undefined;
+      if (o.moneyness !== undefined) {
+        band = parseNumberList('--moneyness', o.moneyness);
+        if (band.length !== 2) throw new UserError('--moneyness takes two numbers: lo,hi');
+      }
+      let result;
+      try {
+        result = normalize(text, {
+          venue: o.venue,
+          underlying: o.underlying,
+          asOf: o.asOf,
+          spot: parseNumberFlag('--spot', o.spot),
+          rate: parseNumberFlag('--rate', o.rate),
+          div: parseNumberFlag('--div', o.div),
+          filters: {
+            minDays: parseNumberFlag('--min-days', o.minDays),
+            maxRelSpread: parseNumberFlag('--max-spread', o.maxSpread),
+            minMoneyness: band?.[0],
+            maxMoneyness: band?.[1],
+            maxAgeSeconds: parseNumberFlag('--max-age', o.maxAge),
+            keepItm: o.keepItm ? true : undefined,
+          },
+          weights: { schemes: parseWeights(o.weights), halfLifeSeconds: parseNumberFlag('--half-life', o.halfLife) },
+          parity: { band: parseNumberFlag('--parity-band', o.parityBand) },
+        });
+      } catch (e) {
+        if (e instanceof MarketFormatError || e instanceof RangeError) throw new UserError(`${o.input}: ${e.message}`);
+        throw e;
+      }
+      if (o.out || !o.json) emit(result.toCsv(), o.out);
+      if (o.json) emit(JSON.stringify(result.toJSON()));
+    });
+}
