@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { calibrateCsv } from '../../calibrator/csv.js';
+import { CalibrationInputError } from '../../calibrator/transforms.js';
+import type { PriorSource } from '../../calibrator/posterior.js';
+import type { CalibrationResult } from '../../calibrator/result.js';
+import { CanonicalFormatError } from '../../market/canonical.js';
+import { getModel, modelNames } from '../../models/index.js';
+import { stderrLogger } from '../../backends/backend.js';
+import { UserError } from '../errors.js';
+import { backendOption, emit } from '../io.js';
+import { parseKeyValues, parseNumberFlag, readInput } from '../parse.js';
+
+/** A previous fit's JSON (for --start and --prior), checked enough to give a one-line error. */
+function readFit(flag: string, path: string): PriorSource {
+  let json: unknown;
+  try {
+    json = JSON.parse(readInput(path));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${flag} ${path}: not JSON (${(e as Error).message})`);
+  }
+  const fit = json as Partial<CalibrationResult>;
+  if (typeof fit !== 'object' || fit === null || typeof fit.model !== 'string' || typeof fit.params !== 'object' || fit.params === null) {
+    throw new UserError(`${flag} ${path}: not a volfit fit (needs "model" and "params")`);
+  }
+  return fit as PriorSource;
+}
+
+function summary(r: CalibrationResult): string {
+  const lines = [
+    `${r.model}: ${r.converged ? 'converged' : 'NOT converged'} (${r.message})`,
+    `route ${r.route.name}: ${r.route.reason}`,
+    `backend ${r.backend}, ${r.iterations} iterations, ${r.evaluations} evaluations, ${r.seconds.toFixed(2)} s`,
+    `quotes used ${r.quotes.used}, excluded ${r.quotes.excluded.length}`,
+    `rmse_iv ${r.rmse_iv === null ? 'n/a' : (r.rmse_iv * 100).toFixed(4) + ' vol points'}, rmse_price ${r.rmse_price.toPrecision(4)}, objective ${r.objective.toExponential(4)}`,
+    'parameter        value        stderr',
+  ];
+  for (const [k, v] of Object.entries(r.params)) {
+    const se = r.stderr[k];
+    lines.push(`${k.padEnd(10)} ${v.toPrecision(8).padStart(14)} ${se === null ? 'n/a' : se.toPrecision(3).padStart(12)}`);
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('calibrate')
+    .description('fit Heston, Bates or Merton to a canonical quote CSV (weighted least squares in IV or price)')
+    .requiredOption('--input <file>', 'canonical quote CSV (from `volfit normalize` or by hand)')
+    .addOption(new Option('--model <name>', 'model to fit').choices(modelNames()).makeOptionMandatory())
+    .addOption(backendOption())
+    .addOption(new Option('--objective <kind>', 'residual measure').choices(['iv', 'price']).default('iv'))
+    .option('--start <k=v,...|fit.json>', 'starting parameters, or a previous fit (warm start)')
+    .option('--prior <fit.json>', 'previous fit used as a Gaussian prior (MAP fit)')
+    .addOption(new Option('--route <route>', 'optimizer route').choices(['auto', 'lm', 'global']).default('auto'))
+    .option('--feller', 'penalise violations of the model constraints (Heston/Bates: Feller)')
+    .option('--json', 'print the result JSON instead of a summary')
+    .option('--out <file>', 'also write the result JSON here (usable as --start/--prior later)')
+    .option('--as-of <iso>', 'valuation time when expiries are dates')
+    .option('--spot <x>', 'spot for rows without forward/spot')
+    .option('--rate <r>', 'continuously compounded rate for rows without one (default 0)')
+    .option('--div <q>', 'continuous dividend yield for rows without one (default 0)')
+    .action(async (o) => {
+      const text = readInput(o.input);
+      const model = getModel(o.model);
+      let start: Record<string, number> | PriorSource | undefined;
+      if (o.start !== undefined) {
+        start = /\.json$/i.test(o.start) || existsSync(o.start) ? readFit('--start', o.start) : parseKeyValues('--start', o.start);
+      }
+      const prior = o.prior !== undefined ? readFit('--prior', o.prior) : undefined;
+      const t0 = Date.now();
+      let lastPrint = 0;
+      let result: CalibrationResult;
+      try {
+        result = await calibrateCsv(text, {
+          model,
+          backend: o.backend,
+          objective: o.objective,
+          start,
+          prior,
+          route: o.route,
+          constraints: o.feller ? 'penalty' : 'ignore',
+          log: stderrLogger,
+          read: {
+            asOf: o.asOf,
+            spot: parseNumberFlag('--spot', o.spot),
+            rate: parseNumberFlag('--rate', o.rate),
+            div: parseNumberFlag('--div', o.div),
+          },
+          // A progress line on stderr once a fit has run 2 s, at most one a second.
+          progress: (e) => {
+            const now = Date.now();
+            if (now - t0 < 2000 || now - lastPrint < 1000) return;
+            lastPrint = now;
+            process.stderr.write(
+              `volfit: calibrate ${e.stage} step ${e.iteration}: objective ${e.objective.toExponential(4)}, ${e.evaluations} evaluations, ${e.seconds.toFixed(1)} s\n`,
+            );
+          },
+        });
+      } catch (e) {
+        if (e instanceof CalibrationInputError || e instanceof CanonicalFormatError) throw new UserError(`${o.input}: ${e.message}`);
+        throw e;
+      }
+      const json = JSON.stringify(result, null, 2);
+      if (o.out) writeFileSync(o.out, json + '\n');
+      emit(o.json ? json : summary(result));
+    });
+}

@@ -1,0 +1,43 @@
+import { Command, Option } from 'commander';
+import { impliedVolsFromCsv } from '../../api/iv.js';
+import { CanonicalFormatError } from '../../market/canonical.js';
+import { UserError } from '../errors.js';
+import { backendOption, emit } from '../io.js';
+import { parseNumberFlag, readInput } from '../parse.js';
+
+export function register(program: Command): void {
+  program
+    .command('iv')
+    .description('implied volatility (Black-76) of every quote in a canonical quote CSV')
+    .requiredOption('--input <file>', 'canonical quote CSV')
+    .addOption(backendOption())
+    .addOption(new Option('--format <fmt>', 'output format').choices(['csv', 'json']).default('csv'))
+    .option('--out <file>', 'write here instead of stdout')
+    .option('--as-of <iso>', 'valuation time when expiries are dates')
+    .option('--spot <x>', 'spot for rows without forward/spot')
+    .option('--rate <r>', 'continuously compounded rate for rows without one (default 0)')
+    .option('--div <q>', 'continuous dividend yield for rows without one (default 0)')
+    .action(async (o) => {
+      const text = readInput(o.input);
+      let report;
+      try {
+        report = await impliedVolsFromCsv(text, {
+          backend: o.backend,
+          asOf: o.asOf,
+          spot: parseNumberFlag('--spot', o.spot),
+          rate: parseNumberFlag('--rate', o.rate),
+          div: parseNumberFlag('--div', o.div),
+        });
+      } catch (e) {
+        if (e instanceof CanonicalFormatError) throw new UserError(`${o.input}: ${e.message}`);
+        throw e;
+      }
+      if (o.format === 'json') {
+        emit(JSON.stringify(report), o.out);
+      } else {
+        const lines = ['row,iv,status,field'];
+        for (const r of report.rows) lines.push(`${r.row},${r.iv ?? ''},${r.status},${r.field ?? ''}`);
+        emit(lines.join('\n'), o.out);
+      }
+    });
+}

@@ -1,0 +1,108 @@
+/**
+ * `volfit price`: model prices and Black-76 implied vols of a strip (--expiry/--strikes/--type)
+ * or of a canonical quote CSV (--input), in input order.
+ */
+import { Command, Option } from 'commander';
+import { selectBackend, stderrLogger, type Backend } from '../../backends/backend.js';
+import { impliedVolatility } from '../../engines/black/impliedVol.js';
+import { createCosPricer } from '../../engines/cos/pricer.js';
+import type { QuoteSet, SurfacePricer } from '../../engines/pricer.js';
+import { parseCanonicalCsv } from '../../market/canonical.js';
+import { getModel } from '../../models/index.js';
+import { paramVector, type Model } from '../../models/types.js';
+import { UserError } from '../errors.js';
+import { backendOption, emit } from '../io.js';
+import { parseKeyValues, parseNumberFlag, parseNumberList, readInput } from '../parse.js';
+
+/** Pricing engines by name: the Monte Carlo engine adds itself here. */
+export const PRICE_ENGINES: Record<string, (model: Model, quotes: QuoteSet, backend: Backend) => Promise<SurfacePricer>> = {
+  cos: (model, quotes, backend) => createCosPricer(model, quotes, backend, { log: stderrLogger }),
+};
+
+function userError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('price')
+    .description('model prices and implied vols (Heston, Bates, Merton) of a strike strip or a quote CSV')
+    .requiredOption('--model <name>', 'heston | bates | merton')
+    .requiredOption('--params <list>', 'model parameters as name=value,... (e.g. v0=0.04,kappa=4,theta=0.25,sigma=1,rho=-0.5)')
+    .addOption(new Option('--engine <name>', 'pricing engine').choices(Object.keys(PRICE_ENGINES)).default('cos'))
+    .option('--spot <x>', 'spot price')
+    .option('--rate <r>', 'continuously compounded rate (default 0)')
+    .option('--div <q>', 'continuous dividend yield (default 0)')
+    .option('--expiry <years>', 'time to expiry in years (with --strikes)')
+    .option('--strikes <list>', 'comma-separated strikes')
+    .addOption(new Option('--type <type>', 'option type for --strikes').choices(['call', 'put']).default('call'))
+    .option('--input <file>', 'canonical quote CSV instead of --expiry/--strikes/--type')
+    .option('--as-of <iso>', 'valuation time when the CSV has expiry dates')
+    .addOption(backendOption())
+    .option('--json', 'JSON output {"backend","model","prices","ivs"}')
+    .option('--out <file>', 'write here instead of stdout')
+    .action(async (o) => {
+      const model = userError(() => getModel(o.model));
+      const params = userError(() => paramVector(model, parseKeyValues('--params', o.params)));
+      const spot = parseNumberFlag('--spot', o.spot);
+      const rate = parseNumberFlag('--rate', o.rate) ?? 0;
+      const div = parseNumberFlag('--div', o.div) ?? 0;
+      let quotes: QuoteSet;
+      if (o.input) {
+        if (o.expiry !== undefined || o.strikes !== undefined) throw new UserError('give either --input or --expiry/--strikes, not both');
+        const { quotes: qs, errors } = parseCanonicalCsv(readInput(o.input), { spot, rate, div, asOf: o.asOf });
+        if (errors.length) {
+          const e = errors[0];
+          throw new UserError(`${o.input}: row ${e.row}, ${e.field}: ${e.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+        }
+        if (!qs.length) throw new UserError(`${o.input}: no quotes`);
+        quotes = {
+          forward: Float64Array.from(qs, (q) => q.forward),
+          strike: Float64Array.from(qs, (q) => q.strike),
+          T: Float64Array.from(qs, (q) => q.T),
+          isCall: Uint8Array.from(qs, (q) => (q.isCall ? 1 : 0)),
+          discount: Float64Array.from(qs, (q) => q.discount),
+        };
+      } else {
+        if (spot === undefined || !(spot > 0)) throw new UserError('--spot must be a positive number');
+        const T = parseNumberFlag('--expiry', o.expiry);
+        if (T === undefined || !(T > 0)) throw new UserError('--expiry (years, > 0) is required without --input');
+        if (o.strikes === undefined) throw new UserError('--strikes is required without --input');
+        const strikes = parseNumberList('--strikes', o.strikes);
+        strikes.forEach((k, i) => {
+          if (!(k > 0)) throw new UserError(`--strikes: item ${i + 1} (${k}) must be positive`);
+        });
+        const m = strikes.length;
+        quotes = {
+          forward: new Float64Array(m).fill(spot * Math.exp((rate - div) * T)),
+          strike: Float64Array.from(strikes),
+          T: new Float64Array(m).fill(T),
+          isCall: new Uint8Array(m).fill(o.type === 'put' ? 0 : 1),
+          discount: new Float64Array(m).fill(Math.exp(-rate * T)),
+        };
+      }
+      const backend = await selectBackend(o.backend);
+      const pricer = await userError(() => PRICE_ENGINES[o.engine](model, quotes, backend));
+      const result = await pricer.priceBatch(params, 1);
+      pricer.dispose();
+      const prices = Array.from(result.prices);
+      const ivs = prices.map((p, i) => {
+        const r = impliedVolatility(p, quotes.forward[i], quotes.strike[i], quotes.T[i], !!quotes.isCall[i], quotes.discount[i]);
+        return r.iv;
+      });
+      if (o.json) {
+        emit(JSON.stringify({ backend: result.backend, model: model.name, prices, ivs }), o.out);
+      } else {
+        const lines = ['T,strike,type,price,iv'];
+        prices.forEach((p, i) =>
+          lines.push(`${quotes.T[i]},${quotes.strike[i]},${quotes.isCall[i] ? 'call' : 'put'},${p},${ivs[i] ?? ''}`),
+        );
+        emit(lines.join('\n'), o.out);
+      }
+    });
+}
