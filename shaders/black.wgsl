@@ -1,0 +1,108 @@
+// Black-76 in f32, in normalised units (see src/engines/black/normalised.ts for the f64 twin).
+// The CPU reduces every row to the out-of-the-money call x = -|ln(F/K)| <= 0, s = σ√T in f64,
+// the kernels do the special functions in f32, and the CPU scales the results back with √(FK),
+// F, the discount factor and the intrinsic value in f64 (src/engines/black/gpu.ts). That keeps
+// the f32 error relative to the small normalised quantities instead of to F.
+//!include lib/math.wgsl
+
+struct Params {
+  n: u32,
+  max_iter: u32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(1) var<storage, read> rows: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
+
+const WG: u32 = 64u;
+const SMALL_T: f32 = 0.21;
+
+// Normalised out-of-the-money call b(x, s), x <= 0, and its vega ∂b/∂s: returns (b, vega).
+// Small t (short expiry / low vol) with moderate h uses the odd Taylor series of
+// M(h±t) = Φ/φ (M' = 1 + hM, M^(n+1) = h M^(n) + n M^(n-1)), which avoids the cancellation of
+// Φ(h+t) - Φ(h-t) at f32; elsewhere the two-term formula, whose cancellation (a factor ~|h|/t in
+// the far wings) is outweighed there by the large sensitivity of b to s.
+fn bl_otm(x: f32, s: f32) -> vec2<f32> {
+  let h = x / s;
+  let t = 0.5 * s;
+  let g = VF_INV_SQRT_2PI * vf_exp(-0.5 * (h * h + t * t));
+  var b: f32;
+  if (t < SMALL_T && t * h > -0.5) {  // series terms shrink like (t h)^2k / (2k+1)!
+    var m0 = vf_norm_cdf(h) / vf_norm_pdf(h);
+    var m1 = 1.0 + h * m0;
+    let t2 = t * t;
+    var p = t;
+    var sum = m1 * p;
+    var inv_fact = 1.0;
+    for (var j = 1; j < 6; j++) {
+      let k = f32(2 * j - 1);
+      let me = h * m1 + k * m0;
+      let mo = h * me + (k + 1.0) * m1;
+      m0 = me;
+      m1 = mo;
+      inv_fact = inv_fact / ((k + 1.0) * (k + 2.0));
+      p = p * t2;
+      sum = sum + m1 * p * inv_fact;
+    }
+    b = 2.0 * g * sum;
+  } else {
+    b = vf_exp(0.5 * x) * vf_norm_cdf(h + t) - vf_exp(-0.5 * x) * vf_norm_cdf(h - t);
+  }
+  return vec2<f32>(max(b, 0.0), g);
+}
+
+// rows[i] = (x <= 0, s > 0, d1 = ln(F/K)/s + s/2 with the row's own sign of ln(F/K), θ = ±1)
+// out[i]  = (b_otm, Φ(θ d1), φ(d1), 0); the CPU assembles price and Greeks.
+@compute @workgroup_size(WG)
+fn price_greeks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.n) { return; }
+  let r = rows[i];
+  var b = 0.0;
+  if (r.y > 0.0) { b = bl_otm(r.x, r.y).x; }
+  out[i] = vec4<f32>(b, vf_norm_cdf(r.w * r.z), vf_norm_pdf(r.z), 0.0);
+}
+
+// rows[i] = (x <= 0, ln β, 0, 0) with 0 < β < e^{x/2} the normalised out-of-the-money price.
+// out[i]  = (s, last relative step, iterations, 0).
+// Safeguarded Newton from the inflection point s_c = √(2|x|), where b(s) changes from convex to
+// concave: below b(s_c) on ln b - ln β (nearly linear in the wing), above it on b - β; a step that
+// leaves the bracket found so far bisects instead.
+@compute @workgroup_size(WG)
+fn implied_vol(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.n) { return; }
+  let x = rows[i].x;
+  let ln_beta = rows[i].y;
+  let beta = vf_exp(ln_beta);
+  let sc = sqrt(-2.0 * x);
+  var s = max(sc, 2.5066283 * beta);  // at x = 0, b ≈ s/√(2π) for small s
+  var lo = 0.0;
+  var hi = 1e4;
+  let bc = bl_otm(x, s).x;
+  let lower = beta < bc;
+  var rel = 1.0;
+  var it = 0u;
+  for (; it < params.max_iter; it++) {
+    let bv = bl_otm(x, s);
+    if (bv.x > beta) { hi = min(hi, s); } else { lo = max(lo, s); }
+    var ds: f32;
+    if (lower) {
+      if (bv.x > 0.0 && bv.y > 0.0) {
+        ds = (ln_beta - vf_log(bv.x)) * bv.x / bv.y;
+      } else {
+        ds = 0.5 * (lo + hi) - s;
+      }
+    } else {
+      ds = (beta - bv.x) / max(bv.y, 1e-30);
+    }
+    var next = s + ds;
+    if (!(next > lo && next < hi)) { next = 0.5 * (lo + hi); }
+    rel = abs(next - s) / next;
+    s = next;
+    if (rel < 3e-7) { it++; break; }
+  }
+  out[i] = vec4<f32>(s, rel, f32(it), 0.0);
+}
