@@ -18,3 +18,5 @@ export { black76Price, black76Greeks, blackScholesGreeks, type Greeks } from './
 export { impliedVolatility, impliedVolatilities, type IvResult, type IvStatus, type IvBatch } from './engines/black/impliedVol.js';
 export { black76PricesGpu, impliedVolatilitiesGpu, type PriceBatch, type GreeksBatch } from './engines/black/gpu.js';
 export { normCdf, normPdf, erfc, erfcx } from './engines/black/normal.js';
+export * from './models/index.js';
+export * from './engines/cos/index.js';

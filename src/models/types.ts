@@ -28,6 +28,12 @@ export interface Cumulants {
   c1: number;
   c2: number;
   c4: number;
+  /**
+   * Jump models: an interval, relative to the mean of the jump part, that holds all but ~1e-16 of
+   * its mass. Rare large jumps (lambda T << 1) barely move c2 and c4, so a window from cumulants
+   * alone would cut them off; COS engines widen their window by this interval.
+   */
+  jumpRange?: [number, number];
 }
 
 export interface Model {
@@ -41,6 +47,17 @@ export interface Model {
   charFn?(u: number, T: number, p: Float64Array): Complex;
   /** Cumulants of X_T, for the COS truncation range. */
   cumulants?(T: number, p: Float64Array): Cumulants;
+  /**
+   * ln E[exp(i u X_T)] (charFn = exp of this). Engines that subtract a control variate work with
+   * the exponent directly, which stays finite where the characteristic function underflows.
+   */
+  logCharFn?(u: number, T: number, p: Float64Array): Complex;
+  /**
+   * An upper bound of ln |charFn(v, T, p)| for all v >= u, non-increasing in u: COS engines pick
+   * their term count from it (the characteristic function of a jump model oscillates; the bound
+   * does not).
+   */
+  logCharFnBound?(u: number, T: number, p: Float64Array): number;
 }
 
 /** Parameter record ({v0: 0.04, ...}) to vector, with clear errors for unknown, missing or out-of-bound names. */

@@ -1,0 +1,179 @@
+// COS pricing (Fang and Oosterlee 2008) of Heston / Bates / Merton in f32, twin of
+// src/engines/cos/cpu.ts. Two passes:
+//   cos_coef: one invocation per (parameter set x expiry = "plan", term k): the per-expiry
+//             coefficients of the DIFFERENCE phi_model - phi_BS (Black-Scholes control variate with
+//             the model's variance c2). The CPU adds the closed-form Black price back in f64, so
+//             the f32 sums only carry the smile's correction, not the whole price.
+//   cos_sum:  one invocation per (parameter set, quote): sum over k of the coefficients times
+//             cos/sin(k pi theta), theta = (d - a)/(b - a), giving the difference of the
+//             forward-normalised put.
+// Precision design (see /work/shared/NOTES.md): own range-reduced exp/log/sin/cos from
+// lib/math.wgsl; phases k*x reduced exactly (x split on the CPU into a 12-bit head, whose product
+// with k < 4096 is exact, and a tail); cancellation-free Heston algebra (beta - d computed as
+// -sigma^2 (u^2 + iu) / (beta + d)); phi_model - phi_BS as phi_BS expm1(psi_M - psi_BS) where
+// the exponents are close.
+//!include lib/math.wgsl
+
+override MODEL: u32 = 0u;  // 0 heston, 1 bates, 2 merton
+const WG: u32 = 64u;
+const PI: f32 = 3.14159265358979;
+
+// Plan p (4 vec4): [a, w = pi/(b-a), n, c2], [alphaHi, alphaLo, T, 0], params 0..3, params 4..7
+// where alpha = -a/(b-a) and the phase of e^{-i w_k a} is pi k alpha.
+@group(0) @binding(0) var<storage, read> plans: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> coef: array<vec4<f32>>;
+// dims: [number of plans, terms per plan (stride), number of quote records, 0]
+@group(0) @binding(2) var<storage, read> dims: vec4<u32>;
+
+fn c_mul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+}
+fn c_div(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  if (abs(b.x) >= abs(b.y)) {
+    let r = b.y / b.x;
+    let den = b.x + b.y * r;
+    return vec2<f32>((a.x + a.y * r) / den, (a.y - a.x * r) / den);
+  }
+  let r = b.x / b.y;
+  let den = b.x * r + b.y;
+  return vec2<f32>((a.x * r + a.y) / den, (a.y * r - a.x) / den);
+}
+fn c_sqrt(a: vec2<f32>) -> vec2<f32> {
+  let m = length(a);
+  if (m == 0.0) { return vec2<f32>(0.0, 0.0); }
+  let t = sqrt(0.5 * (m + abs(a.x)));
+  if (a.x >= 0.0) { return vec2<f32>(t, a.y / (2.0 * t)); }
+  return vec2<f32>(abs(a.y) / (2.0 * t), select(-t, t, a.y >= 0.0));
+}
+fn c_exp(a: vec2<f32>) -> vec2<f32> {
+  let sc = vf_sincos(a.y);
+  let m = vf_exp(a.x);
+  return vec2<f32>(m * sc.y, m * sc.x);
+}
+fn c_expm1(a: vec2<f32>) -> vec2<f32> {
+  let sc = vf_sincos(a.y);
+  let sh = vf_sin(0.5 * a.y);
+  return vec2<f32>(vf_expm1(a.x) * sc.y - 2.0 * sh * sh, vf_exp(a.x) * sc.x);
+}
+fn c_log1p(a: vec2<f32>) -> vec2<f32> {
+  return vec2<f32>(0.5 * vf_log1p(a.x * (2.0 + a.x) + a.y * a.y), atan2(a.y, 1.0 + a.x));
+}
+
+// ln E[e^{iuX}] for Heston, the f32 transcription of hestonLogCf (src/models/heston.ts).
+fn heston_psi(u: f32, T: f32, v0: f32, kappa: f32, theta: f32, sigma: f32, rho: f32) -> vec2<f32> {
+  let s2 = sigma * sigma;
+  let q = vec2<f32>(u * u, u);
+  let beta = vec2<f32>(kappa, -rho * sigma * u);
+  let d = c_sqrt(c_mul(beta, beta) + s2 * q);
+  let bpd = beta + d;
+  let dm = -c_div(q, bpd);
+  let dmb = c_div(dm, bpd);
+  let g = s2 * dmb;
+  let em = c_expm1(-T * d);
+  let ome = -em;                       // 1 - e^{-dT}
+  let e = vec2<f32>(1.0 + em.x, em.y); // e^{-dT}
+  let omge = vec2<f32>(1.0, 0.0) - c_mul(g, e);
+  let omg = vec2<f32>(1.0 - g.x, -g.y);
+  let D = c_div(c_mul(dm, ome), omge);
+  let zs = c_div(c_mul(dmb, ome), omg);
+  let z = s2 * zs;
+  var logTerm: vec2<f32>;
+  if (length(z) < 1e-4) {
+    logTerm = c_mul(zs, vec2<f32>(1.0 - 0.5 * z.x, -0.5 * z.y));
+  } else {
+    logTerm = c_log1p(z) / s2;
+  }
+  let C = kappa * theta * (T * dm - 2.0 * logTerm);
+  return C + v0 * D;
+}
+
+fn jump_psi(u: f32, T: f32, lambda: f32, muJ: f32, sigmaJ: f32) -> vec2<f32> {
+  let e = c_expm1(vec2<f32>(-0.5 * sigmaJ * sigmaJ * u * u, u * muJ));
+  let kbar = vf_expm1(muJ + 0.5 * sigmaJ * sigmaJ);
+  return lambda * T * vec2<f32>(e.x, e.y - u * kbar);
+}
+
+fn model_psi(u: f32, T: f32, p0: vec4<f32>, p1: vec4<f32>) -> vec2<f32> {
+  if (MODEL == 2u) {
+    let hv = 0.5 * p0.x * p0.x * T;
+    return vec2<f32>(-hv * u * u, -hv * u) + jump_psi(u, T, p0.y, p0.z, p0.w);
+  }
+  var psi = heston_psi(u, T, p0.x, p0.y, p0.z, p0.w, p1.x);
+  if (MODEL == 1u) { psi += jump_psi(u, T, p1.y, p1.z, p1.w); }
+  return psi;
+}
+
+// sin/cos(pi * (k * x)) with x = hi + lo, hi a multiple of 2^-12 and k < 4096: k * hi is exact.
+fn sincos_pi_kx(k: f32, hi: f32, lo: f32) -> vec2<f32> {
+  let t = k * hi;
+  var r = (t - 2.0 * floor(0.5 * t)) + k * lo;  // in [0, 2) + small
+  r = r - 2.0 * round(0.5 * r);                  // in [-1, 1]
+  return vf_sincos(PI * r);
+}
+
+@compute @workgroup_size(WG)
+fn cos_coef(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let stride = dims.y;
+  if (i >= dims.x * stride) { return; }
+  let plan = i / stride;
+  let k = i % stride;
+  let h0 = plans[4u * plan];
+  let h1 = plans[4u * plan + 1u];
+  let n = u32(h0.z);
+  if (k == 0u || k >= n) {
+    coef[i] = vec4<f32>(0.0);
+    return;
+  }
+  let kf = f32(k);
+  let u = kf * h0.y;
+  let T = h1.z;
+  let psiM = model_psi(u, T, plans[4u * plan + 2u], plans[4u * plan + 3u]);
+  let hc = 0.5 * h0.w;
+  let psiB = vec2<f32>(-hc * u * u, -hc * u);
+  let delta = psiM - psiB;
+  var diff: vec2<f32>;
+  if (length(delta) < 0.5) {
+    diff = c_mul(c_exp(psiB), c_expm1(delta));   // no cancellation where the two are close
+  } else {
+    diff = c_exp(psiM) - c_exp(psiB);           // far apart: the difference is not small
+  }
+  // A_k = Re[diff e^{-i u a}], phase -u a = pi k alpha.
+  let sc = sincos_pi_kx(kf, h1.x, h1.y);
+  let A = diff.x * sc.y - diff.y * sc.x;
+  let inv = 1.0 / (1.0 + u * u);
+  coef[i] = vec4<f32>(A * inv, A / u, A * u * inv, 0.0);
+}
+
+// Quote record r (2 vec4): [thetaHi, thetaLo, kappa, e^d], [e^a, plan index, 0, 0]
+@group(0) @binding(0) var<storage, read> recs: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> coefIn: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> dims2: vec4<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> plans2: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn cos_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= dims2.z) { return; }
+  let r0 = recs[2u * i];
+  let r1 = recs[2u * i + 1u];
+  let plan = u32(r1.y);
+  let h0 = plans2[4u * plan];
+  let n = u32(h0.z);
+  let base = plan * dims2.y;
+  var sa = 0.0;
+  var sb = 0.0;
+  var sg = 0.0;
+  var salpha = 0.0;
+  for (var k = 1u; k < n; k++) {
+    let c = coefIn[base + k];
+    let sc = sincos_pi_kx(f32(k), r0.x, r0.y);
+    sa += sc.y * c.x;
+    sb += sc.x * c.y;
+    sg += sc.x * c.z;
+    salpha += c.x;
+  }
+  // 2/(b-a) = 2 w / pi
+  out[i] = (2.0 * h0.y / PI) * (r0.z * sb - r0.w * (sa + sg) + r1.x * salpha);
+}

@@ -1,0 +1,144 @@
+/**
+ * WebGPU twin of cpu.ts (shaders/cos.wgsl). The CPU does the O(plans + quotes) f64 set-up (cumulants,
+ * window, term count, exact phase splits) and adds the Black-Scholes control variate back in f64;
+ * the GPU does the O(terms x (plans + quotes)) work in f32. Buffers and pipelines persist across
+ * calls (GrowableBuffer, getPipeline), so a calibrator's repeated calls compile nothing.
+ */
+import type { GpuContext } from '../../backends/webgpu/device.js';
+import { GrowableBuffer, dispatch, getPipeline, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
+import { normalisedBlack } from '../black/normalised.js';
+import type { Model } from '../../models/types.js';
+import type { QuoteSet } from '../pricer.js';
+import type { ExpiryGroups } from './expiries.js';
+import { cosPlan, type CosOptions } from './plan.js';
+
+/** f32 cannot resolve |phi| below ~1e-9 of the price anyway; 4095 terms keeps k * head exact. */
+export const COS_F32_DEFAULTS: CosOptions = { L: 14, tol: 1e-9, minTerms: 32, maxTerms: 4095 };
+
+const MODEL_IDS: Record<string, number> = { heston: 0, bates: 1, merton: 2 };
+const WG = 64;
+
+/** x = hi + lo with hi a multiple of 2^-12 (so k * hi is exact in f32 for k < 4096). */
+function split12(x: number): [number, number] {
+  const hi = Math.round(x * 4096) / 4096;
+  return [hi, x - hi];
+}
+
+export function gpuSupportsModel(model: Model): boolean {
+  return model.name in MODEL_IDS;
+}
+
+export class CosGpu {
+  private readonly plans: GrowableBuffer;
+  private readonly coef: GrowableBuffer;
+  private readonly recs: GrowableBuffer;
+  private readonly out: GrowableBuffer;
+  private readonly dims: GrowableBuffer;
+  private peak = 0;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly model: Model,
+    private readonly quotes: QuoteSet,
+    private readonly groups: ExpiryGroups,
+    private readonly options: CosOptions = COS_F32_DEFAULTS,
+  ) {
+    if (!gpuSupportsModel(model)) throw new Error(`no WGSL kernel for model ${model.name}`);
+    this.plans = new GrowableBuffer(ctx, 'cos plans');
+    this.coef = new GrowableBuffer(ctx, 'cos coefficients');
+    this.recs = new GrowableBuffer(ctx, 'cos quote records');
+    this.out = new GrowableBuffer(ctx, 'cos out');
+    this.dims = new GrowableBuffer(ctx, 'cos dims');
+  }
+
+  gpuBytes(): number {
+    return this.peak;
+  }
+
+  async priceBatch(params: Float64Array, n: number): Promise<Float64Array> {
+    const { model, quotes, groups, ctx } = this;
+    const P = model.params.length;
+    const E = groups.T.length;
+    const M = quotes.T.length;
+    const nPlans = n * E;
+    const planData = new Float32Array(nPlans * 16);
+    const planA = new Float64Array(nPlans);
+    const planB = new Float64Array(nPlans);
+    const planC2 = new Float64Array(nPlans);
+    let stride = 1;
+    for (let s = 0; s < n; s++) {
+      const p = params.subarray(s * P, (s + 1) * P);
+      for (let e = 0; e < E; e++) {
+        const T = groups.T[e];
+        const plan = cosPlan(model, p, T, this.options);
+        const j = s * E + e;
+        const [ahi, alo] = split12(-plan.a / (plan.b - plan.a));
+        planData.set([plan.a, Math.PI / (plan.b - plan.a), plan.n, plan.c2, ahi, alo, T, 0], j * 16);
+        for (let i = 0; i < P; i++) planData[j * 16 + 8 + i] = p[i];
+        planA[j] = plan.a;
+        planB[j] = plan.b;
+        planC2[j] = plan.c2;
+        stride = Math.max(stride, plan.n);
+      }
+    }
+    const nRec = n * M;
+    const rec = new Float32Array(nRec * 8);
+    const skip = new Uint8Array(nRec);
+    for (let s = 0; s < n; s++) {
+      for (let m = 0; m < M; m++) {
+        const j = s * E + groups.expiryOf[m];
+        const a = planA[j];
+        const b = planB[j];
+        const ks = Math.log(quotes.strike[m] / quotes.forward[m]);
+        const r = s * M + m;
+        if (ks <= a) {
+          skip[r] = 1;
+          rec[r * 8 + 5] = j;
+          continue;
+        }
+        const d = Math.min(ks, b);
+        const [thi, tlo] = split12((d - a) / (b - a));
+        rec.set([thi, tlo, Math.exp(ks), Math.exp(d), Math.exp(a), j, 0, 0], r * 8);
+      }
+    }
+    const dims = new Uint32Array([nPlans, stride, nRec, 0]);
+    const planBuf = this.plans.write(planData);
+    const coefBuf = this.coef.ensure(nPlans * stride * 16);
+    const recBuf = this.recs.write(rec);
+    const outBuf = this.out.ensure(nRec * 4);
+    const dimBuf = this.dims.write(dims);
+    this.peak = Math.max(this.peak, this.plans.bytes + this.coef.bytes + this.recs.bytes + this.out.bytes + this.dims.bytes);
+
+    const constants = { MODEL: MODEL_IDS[model.name] };
+    const [coefPipe, sumPipe] = await Promise.all([
+      getPipeline(ctx, 'cos.wgsl', 'cos_coef', constants),
+      getPipeline(ctx, 'cos.wgsl', 'cos_sum', constants),
+    ]);
+    dispatch(ctx, coefPipe, [planBuf, coefBuf, dimBuf], workgroupGrid(ctx, nPlans * stride, WG));
+    dispatch(ctx, sumPipe, [recBuf, coefBuf, dimBuf, outBuf, planBuf], workgroupGrid(ctx, nRec, WG));
+    const diff = new Float32Array(await readBuffer(ctx, outBuf, nRec * 4));
+
+    const prices = new Float64Array(nRec);
+    for (let s = 0; s < n; s++) {
+      for (let m = 0; m < M; m++) {
+        const r = s * M + m;
+        const j = s * E + groups.expiryOf[m];
+        const F = quotes.forward[m];
+        const kappa = quotes.strike[m] / F;
+        let put = 0;
+        if (!skip[r]) {
+          // Control variate: the Black-Scholes put with the model's variance, closed form in f64.
+          const bs = Math.sqrt(kappa) * normalisedBlack(-Math.log(kappa), Math.sqrt(planC2[j]), false);
+          put = Math.min(Math.max(bs + diff[r], 0), kappa);
+        }
+        const v = quotes.isCall[m] ? Math.max(put + 1 - kappa, 0) : put;
+        prices[r] = quotes.discount[m] * F * v;
+      }
+    }
+    return prices;
+  }
+
+  dispose(): void {
+    for (const b of [this.plans, this.coef, this.recs, this.out, this.dims]) b.destroy();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * COS truncation range and term count for one (parameter set, expiry).
+ *
+ * Range: [c1 - L sqrt(c2 + sqrt(c4)), c1 + L sqrt(c2 + sqrt(c4))] (Fang and Oosterlee 2008, with
+ * the fourth cumulant so fat-tailed cases get a wider window). Term count: the series error after
+ * n terms is about sum_{k>=n} |phi(k pi/(b-a))| |V_k|, so we take the first n at which the model's
+ * non-increasing bound of |phi| is below `tol`. Short expiries have slowly decaying |phi| relative
+ * to the window and get more terms automatically; this is where fixed-N COS misprices.
+ */
+import type { Model } from '../../models/types.js';
+
+export interface CosOptions {
+  /** Truncation half-width in units of sqrt(c2 + sqrt(c4)). */
+  L?: number;
+  /** |phi| at the last term (relative to the forward-normalised price). */
+  tol?: number;
+  minTerms?: number;
+  maxTerms?: number;
+}
+
+export const COS_F64_DEFAULTS: Required<CosOptions> = { L: 14, tol: 1e-15, minTerms: 32, maxTerms: 1 << 15 };
+
+export interface CosPlan {
+  a: number;
+  b: number;
+  /** Terms k = 0 .. n-1. */
+  n: number;
+  /** Variance of X_T (c2), used as the Black-Scholes control variate's total variance. */
+  c2: number;
+}
+
+export function cosPlan(model: Model, p: Float64Array, T: number, options: CosOptions = {}): CosPlan {
+  const o = { ...COS_F64_DEFAULTS, ...options };
+  if (!model.cumulants || !(model.logCharFnBound || model.logCharFn)) {
+    throw new Error(`model ${model.name} has no characteristic function: the COS engine cannot price it`);
+  }
+  const { c1, c2, c4, jumpRange } = model.cumulants(T, p);
+  const half = o.L * Math.sqrt(Math.max(c2, 0) + Math.sqrt(Math.max(c4, 0)));
+  if (!(half > 0) || !Number.isFinite(half) || !Number.isFinite(c1)) {
+    throw new RangeError(`${model.name}: cumulants are not finite for T=${T} (c1=${c1}, c2=${c2}, c4=${c4})`);
+  }
+  // Rare jumps: the window is the sum of the diffusion window and the jumps' reach (conservative).
+  const a = c1 - half + Math.min(0, jumpRange?.[0] ?? 0);
+  const b = c1 + half + Math.max(0, jumpRange?.[1] ?? 0);
+  const w = Math.PI / (b - a);
+  const logTol = Math.log(o.tol);
+  const bound = model.logCharFnBound
+    ? (k: number) => model.logCharFnBound!(k * w, T, p)
+    : (k: number) => model.logCharFn!(k * w, T, p).re;
+  // A NaN bound is not "small": the search then runs to maxTerms instead of stopping early.
+  const small = (k: number) => bound(k) < logTol;
+  // Doubling then bisection for the first k with bound(k) < logTol.
+  let lo = o.minTerms;
+  if (small(lo)) return { a, b, n: lo, c2 };
+  let hi = lo * 2;
+  while (hi < o.maxTerms && !small(hi)) {
+    lo = hi;
+    hi *= 2;
+  }
+  if (hi >= o.maxTerms) return { a, b, n: o.maxTerms, c2 };
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (small(mid)) hi = mid;
+    else lo = mid;
+  }
+  return { a, b, n: hi + 1, c2 };
+}

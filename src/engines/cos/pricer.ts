@@ -1,0 +1,52 @@
+/**
+ * createCosPricer: the SurfacePricer of the COS engine on a chosen backend. WebGPU prices in f32
+ * with a control variate (gpu.ts); the CPU backend, and any GPU failure or lost device, use the
+ * f64 engine (cpu.ts) through runOnBackend.
+ */
+import { runOnBackend, silentLogger, type Backend, type Logger } from '../../backends/backend.js';
+import type { Model } from '../../models/types.js';
+import type { BatchPrices, QuoteSet, SurfacePricer } from '../pricer.js';
+import { cosPricesBatch } from './cpu.js';
+import { checkQuotes, groupByExpiry } from './expiries.js';
+import { CosGpu, gpuSupportsModel } from './gpu.js';
+import type { CosOptions } from './plan.js';
+
+export interface CosPricerOptions {
+  /** Options of the f64 engine (CPU backend and fallback). */
+  cpu?: CosOptions;
+  /** Options of the f32 kernel. */
+  gpu?: CosOptions;
+  log?: Logger;
+}
+
+export async function createCosPricer(
+  model: Model,
+  quotes: QuoteSet,
+  backend: Backend,
+  options: CosPricerOptions = {},
+): Promise<SurfacePricer> {
+  if (!model.cumulants || !(model.logCharFn || model.charFn)) {
+    throw new Error(`model ${model.name} has no characteristic function: the COS engine cannot price it`);
+  }
+  checkQuotes(quotes);
+  const groups = groupByExpiry(quotes);
+  const log = options.log ?? silentLogger;
+  const gpu =
+    backend.name === 'webgpu' && gpuSupportsModel(model)
+      ? new CosGpu(backend.gpu, model, quotes, groups, options.gpu)
+      : undefined;
+  const P = model.params.length;
+  return {
+    model,
+    quotes,
+    async priceBatch(params: Float64Array, n: number): Promise<BatchPrices> {
+      if (params.length < n * P) throw new RangeError(`params holds ${params.length} values, need ${n} x ${P}`);
+      const onCpu = () => cosPricesBatch(model, params, n, quotes, options.cpu, groups);
+      if (!gpu) return { prices: onCpu(), backend: 'cpu' };
+      const r = await runOnBackend(backend, 'COS pricing', () => gpu.priceBatch(params, n), onCpu, log);
+      return { prices: r.value, backend: r.backend };
+    },
+    gpuBytes: () => gpu?.gpuBytes() ?? 0,
+    dispose: () => gpu?.dispose(),
+  };
+}

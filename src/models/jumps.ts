@@ -1,0 +1,61 @@
+/**
+ * Log-normal compound Poisson jumps (Merton 1976), compensated so E[exp(X_T)] = 1: jumps of
+ * ln S arrive at rate lambda and are N(muJ, sigmaJ^2). Shared by Bates and Merton.
+ */
+import { cexpm1, type Complex } from './complex.js';
+import type { Cumulants } from './types.js';
+
+/** lambda T (E[e^{iuJ}] - 1 - iu (E[e^J] - 1)), with expm1 so small u loses nothing. */
+export function jumpLogCf(u: number, T: number, lambda: number, muJ: number, sigmaJ: number): Complex {
+  const e = cexpm1({ re: -0.5 * sigmaJ * sigmaJ * u * u, im: u * muJ });
+  const kbar = Math.expm1(muJ + 0.5 * sigmaJ * sigmaJ);
+  return { re: lambda * T * e.re, im: lambda * T * (e.im - u * kbar) };
+}
+
+/** Upper bound of Re jumpLogCf over |v| >= u: the oscillating cos(muJ v) is replaced by 1. */
+export function jumpLogCfBound(u: number, T: number, lambda: number, sigmaJ: number): number {
+  return lambda * T * Math.expm1(-0.5 * sigmaJ * sigmaJ * u * u);
+}
+
+/** The n-th cumulant of a compound Poisson sum is lambda T E[J^n]; c1 includes the compensator. */
+export function jumpCumulants(T: number, lambda: number, muJ: number, sigmaJ: number): Cumulants {
+  const m2 = muJ * muJ;
+  const s2 = sigmaJ * sigmaJ;
+  const lt = lambda * T;
+  return {
+    c1: lt * (muJ - Math.expm1(muJ + 0.5 * s2)),
+    c2: lt * (m2 + s2),
+    c4: lt * (m2 * m2 + 6 * m2 * s2 + 3 * s2 * s2),
+    jumpRange: jumpRange(lt, muJ, sigmaJ),
+  };
+}
+
+/**
+ * Where the sum of N ~ Poisson(lambda T) jumps lies, relative to its mean lambda T muJ: for each n
+ * with P(N = n) > tol, n jumps reach n muJ +- z_n sqrt(n) sigmaJ with P(N = n) e^{-z_n^2/2} = tol.
+ */
+export function jumpRange(lt: number, muJ: number, sigmaJ: number, tol = 1e-16): [number, number] {
+  let lo = 0;
+  let hi = 0;
+  if (!(lt > 0)) return [0, 0];
+  let logP = -lt; // ln P(N = 0)
+  const nMax = Math.ceil(lt + 40 * Math.sqrt(lt) + 40);
+  for (let n = 1; n <= nMax; n++) {
+    logP += Math.log(lt / n);
+    const excess = logP - Math.log(tol);
+    if (excess <= 0) {
+      if (n > lt) break; // past the mode the probabilities only fall
+      continue;
+    }
+    const spread = Math.sqrt(2 * excess * n) * sigmaJ;
+    lo = Math.min(lo, n * muJ - spread - lt * muJ);
+    hi = Math.max(hi, n * muJ + spread - lt * muJ);
+  }
+  return [lo, hi];
+}
+
+export const jumpParamSpecs = [
+  { name: 'lambda', lower: 0, upper: 200, initial: 0.5, description: 'jump intensity per year' },
+  { name: 'muJ', lower: -3, upper: 3, initial: -0.1, description: 'mean of the log jump' },
+  { name: 'sigmaJ', lower: 1e-4, upper: 3, initial: 0.1, description: 'standard deviation of the log jump' },
+] as const;
