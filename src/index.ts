@@ -20,3 +20,9 @@ export { black76PricesGpu, impliedVolatilitiesGpu, type PriceBatch, type GreeksB
 export { normCdf, normPdf, erfc, erfcx } from './engines/black/normal.js';
 export * from './models/index.js';
 export * from './engines/cos/index.js';
+export { buildReport, writeReport, type BuildReportOptions } from './report/build.js';
+export { renderReportHtml } from './report/html.js';
+export { parseFitResult, FitFormatError, type FitResult, type FitResidual } from './report/fit.js';
+export type { ReportData, ReportQuote, GreekPoint, GreeksSection, StabilityPoint } from './report/types.js';
+export { runDemo, formatDemoSummary, DEMO_MODELS, type DemoOptions, type DemoSummary } from './demo/demo.js';
+export { fitBlackFlat } from './demo/blackFlat.js';

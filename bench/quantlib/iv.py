@@ -1,5 +1,8 @@
 """QuantLib implied volatility on the rows sent by bench/iv.ts (JSON on stdin, JSON on stdout).
 
+Fallback only: bench/iv.ts prefers the C++ anchor bench/quantlib/iv_bench.cpp (same methods), and
+uses this script when g++ or the QuantLib headers are missing.
+
 Timing is done here, around the loop of QuantLib calls only (it includes Python's per-call
 overhead, which is part of using QuantLib-Python). Failures (exceptions) are returned as null.
 """
@@ -36,4 +39,6 @@ run("default_1e-12", lambda t, k, f, p, d: ql.blackFormulaImpliedStdDev(t, k, f,
 run("default", lambda t, k, f, p, d: ql.blackFormulaImpliedStdDev(t, k, f, p, d))
 # Li's rational approximation plus successive over-relaxation (QuantLib's fastest).
 run("LiRS", lambda t, k, f, p, d: ql.blackFormulaImpliedStdDevLiRS(t, k, f, p, d))
+# The same asked for 1e-12 (omega = 1, QuantLib's default relaxation).
+run("LiRS_1e-12", lambda t, k, f, p, d: ql.blackFormulaImpliedStdDevLiRS(t, k, f, p, d, 0.0, ql.nullDouble(), 1.0, 1e-12, 100))
 json.dump(out, sys.stdout)

@@ -29,6 +29,11 @@ export interface SurfacePricer {
   readonly quotes: QuoteSet;
   /** `params` is N x P row-major (P = model.params.length). */
   priceBatch(params: Float64Array, n: number): Promise<BatchPrices>;
+  /**
+   * Optional (engines with a cheap analytic gradient, e.g. COS for Heston/Bates/Merton): prices of
+   * one parameter set (length P) and d price_m / d p_j as an M x P row-major `gradient`.
+   */
+  priceAndGradient?(params: Float64Array): Promise<BatchPrices & { gradient: Float64Array }>;
   /** Peak bytes of GPU buffers held (0 on the CPU), for benchmarks. */
   gpuBytes(): number;
   dispose(): void;

@@ -2,15 +2,17 @@
  * Bates (1996): Heston plus log-normal jumps in the spot. Parameters as QuantLib's BatesModel:
  * lambda = lambda, muJ = nu, sigmaJ = delta (ln(1 + J) ~ N(nu, delta^2)).
  */
-import { cadd, cexp } from './complex.js';
-import { heston, hestonCumulants, hestonLogCf } from './heston.js';
-import { jumpCumulants, jumpLogCf, jumpLogCfBound, jumpParamSpecs } from './jumps.js';
+import { cadd, cexp, type FourierExtras } from './complex.js';
+import { heston, hestonCumulants, hestonLogCf, hestonLogCfGrad, hestonLogCfGrid } from './heston.js';
+import { addJumpLogCf, addJumpLogCfGrad, jumpCumulants, jumpLogCf, jumpLogCfBound, jumpParamSpecs } from './jumps.js';
 import type { Model } from './types.js';
 
 const logCf: NonNullable<Model['logCharFn']> = (u, T, p) =>
   cadd(hestonLogCf(u, T, p[0], p[1], p[2], p[3], p[4]), jumpLogCf(u, T, p[5], p[6], p[7]));
 
-export const bates: Model = {
+const pair = new Float64Array(2);
+
+export const bates: Model & FourierExtras = {
   name: 'bates',
   params: [...heston.params, ...jumpParamSpecs],
   constraints: heston.constraints,
@@ -22,5 +24,26 @@ export const bates: Model = {
     const h = hestonCumulants(T, p[0], p[1], p[2], p[3], p[4]);
     const j = jumpCumulants(T, p[5], p[6], p[7]);
     return { c1: h.c1 + j.c1, c2: h.c2 + j.c2, c4: h.c4 + j.c4, jumpRange: j.jumpRange };
+  },
+  logCharFnGrid: (w, n, T, p, re, im) => {
+    hestonLogCfGrid(w, n, T, p, re, im);
+    for (let k = 1; k < n; k++) {
+      pair[0] = 0;
+      pair[1] = 0;
+      addJumpLogCf(k * w, T, p[5], p[6], p[7], pair, 0);
+      re[k] += pair[0];
+      im[k] += pair[1];
+    }
+  },
+  logCharFnGrad: (u, T, p, out) => {
+    hestonLogCfGrad(u, T, p, out); // fills psi and the 5 Heston derivatives, zeroes 12 entries
+    out.fill(0, 12, 18);
+    if (u === 0) return;
+    pair[0] = 0;
+    pair[1] = 0;
+    addJumpLogCf(u, T, p[5], p[6], p[7], pair, 0);
+    out[0] += pair[0];
+    out[1] += pair[1];
+    addJumpLogCfGrad(u, T, p[5], p[6], p[7], out, 12);
   },
 };

@@ -62,3 +62,24 @@ export function csqrt(a: Complex): Complex {
   if (a.re >= 0) return { re: m, im: a.im / (2 * m) };
   return { re: Math.abs(a.im) / (2 * m), im: a.im >= 0 ? m : -m };
 }
+
+/**
+ * Optional fast paths a Fourier model may add to `Model` (src/models/types.ts); engines check for
+ * them with `hasFourierExtras` and fall back to `logCharFn` otherwise.
+ */
+export interface FourierExtras {
+  /**
+   * ln phi(k w, T) for k = 0 .. n-1 into re[k], im[k] (k = 0 gives 0), without allocating: the
+   * COS engine evaluates this for every (parameter set, expiry, term).
+   */
+  logCharFnGrid(w: number, n: number, T: number, p: Float64Array, re: Float64Array, im: Float64Array): void;
+  /**
+   * ln phi(u, T) and its gradient with respect to the parameter vector: out[0], out[1] = psi,
+   * out[2 + 2j], out[3 + 2j] = d psi / d p_j (out has at least 2 + 2 P entries).
+   */
+  logCharFnGrad(u: number, T: number, p: Float64Array, out: Float64Array): void;
+}
+
+export function hasFourierExtras<M extends object>(model: M): model is M & FourierExtras {
+  return 'logCharFnGrid' in model && 'logCharFnGrad' in model;
+}

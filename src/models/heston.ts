@@ -9,6 +9,7 @@
  * as -sigma^2 (u^2 + iu) / (beta + d), which keeps full precision for small u and small sigma.
  */
 import {
+  cabs,
   cadd,
   cdiv,
   clog1p,
@@ -18,9 +19,112 @@ import {
   csqrt,
   csub,
   cexp,
+  cx,
   type Complex,
+  type FourierExtras,
 } from './complex.js';
 import type { Cumulants, Model } from './types.js';
+
+/**
+ * ln E[exp(i u X_T)] for Heston parameters into out[at] (re), out[at + 1] (im). Scalar complex
+ * arithmetic on locals: the COS engine calls this once per (expiry, term), hundreds of thousands
+ * of times per batch, and object-per-operation complex numbers made it ~10x slower.
+ */
+export function hestonLogCfInto(
+  u: number,
+  T: number,
+  v0: number,
+  kappa: number,
+  theta: number,
+  sigma: number,
+  rho: number,
+  out: Float64Array,
+  at: number,
+): void {
+  if (u === 0) {
+    out[at] = 0;
+    out[at + 1] = 0;
+    return;
+  }
+  const s2 = sigma * sigma;
+  const qr = u * u; // q = u^2 + i u
+  const qi = u;
+  const br = kappa; // beta = kappa - i rho sigma u
+  const bi = -rho * sigma * u;
+  // d = sqrt(beta^2 + sigma^2 q), principal root (Re d >= 0), cancellation-free in both parts.
+  const xr = br * br - bi * bi + s2 * qr;
+  const xi = 2 * br * bi + s2 * qi;
+  const m = Math.sqrt(0.5 * (Math.sqrt(xr * xr + xi * xi) + Math.abs(xr)));
+  let dr = 0;
+  let di = 0;
+  if (m > 0) {
+    if (xr >= 0) {
+      dr = m;
+      di = xi / (2 * m);
+    } else {
+      dr = Math.abs(xi) / (2 * m);
+      di = xi >= 0 ? m : -m;
+    }
+  }
+  // 1 / (beta + d): Re(beta + d) >= kappa > 0, so |beta + d|^2 neither overflows nor vanishes.
+  const pr = br + dr;
+  const pi = bi + di;
+  const pn = 1 / (pr * pr + pi * pi);
+  const ir = pr * pn;
+  const ii = -pi * pn;
+  // dm = (beta - d) / sigma^2 = -q / (beta + d); dmb = dm / (beta + d); g = sigma^2 dmb.
+  const dmr = -(qr * ir - qi * ii);
+  const dmi = -(qr * ii + qi * ir);
+  const dbr = dmr * ir - dmi * ii;
+  const dbi = dmr * ii + dmi * ir;
+  const gr = s2 * dbr;
+  const gi = s2 * dbi;
+  // 1 - e^{-dT} = -expm1(-dT), with cos y, sin y from the half angle (one sin, one cos).
+  const x = -dr * T;
+  const y = -di * T;
+  const sh = Math.sin(0.5 * y);
+  const ch = Math.cos(0.5 * y);
+  const sh2 = 2 * sh * sh;
+  const omer = sh2 - Math.expm1(x) * (1 - sh2);
+  const omei = -Math.exp(x) * 2 * sh * ch;
+  const er = 1 - omer;
+  const ei = -omei;
+  // D = dm (1 - e) / (1 - g e)
+  const omger = 1 - (gr * er - gi * ei);
+  const omgei = -(gr * ei + gi * er);
+  const nr = dmr * omer - dmi * omei;
+  const ni = dmr * omei + dmi * omer;
+  const on = 1 / (omger * omger + omgei * omgei);
+  const Dr = (nr * omger + ni * omgei) * on;
+  const Di = (ni * omger - nr * omgei) * on;
+  // log((1 - g e) / (1 - g)) = log1p(z), z = sigma^2 zs, zs = dmb (1 - e) / (1 - g).
+  const omgr = 1 - gr;
+  const omgi = -gi;
+  const mr = dbr * omer - dbi * omei;
+  const mi = dbr * omei + dbi * omer;
+  const gn = 1 / (omgr * omgr + omgi * omgi);
+  const zsr = (mr * omgr + mi * omgi) * gn;
+  const zsi = (mi * omgr - mr * omgi) * gn;
+  const zr = s2 * zsr;
+  const zi = s2 * zsi;
+  // log1p(z) / sigma^2 without dividing a tiny log by a tiny sigma^2.
+  let lr: number;
+  let li: number;
+  if (zr * zr + zi * zi < 1e-16) {
+    const tr = 1 - 0.5 * zr;
+    const ti = -0.5 * zi;
+    lr = zsr * tr - zsi * ti;
+    li = zsr * ti + zsi * tr;
+  } else {
+    lr = (0.5 * Math.log1p(zr * (2 + zr) + zi * zi)) / s2;
+    li = Math.atan2(zi, 1 + zr) / s2;
+  }
+  const kt = kappa * theta;
+  out[at] = kt * (dmr * T - 2 * lr) + v0 * Dr;
+  out[at + 1] = kt * (dmi * T - 2 * li) + v0 * Di;
+}
+
+const scratch = new Float64Array(2);
 
 /** ln E[exp(i u X_T)], X_T = ln(S_T / F_T), for Heston parameters. */
 export function hestonLogCf(
@@ -32,38 +136,155 @@ export function hestonLogCf(
   sigma: number,
   rho: number,
 ): Complex {
-  if (u === 0) return { re: 0, im: 0 };
-  const s2 = sigma * sigma;
-  const q: Complex = { re: u * u, im: u }; // u^2 + i u
-  const beta: Complex = { re: kappa, im: -rho * sigma * u };
-  const d = csqrt(cadd(cmul(beta, beta), cscale(q, s2)));
-  const bpd = cadd(beta, d);
-  // (beta - d) / sigma^2 = -(u^2 + iu) / (beta + d): no cancellation, no division by sigma^2.
-  const dm = cscale(cdiv(q, bpd), -1);
-  const g = cscale(cdiv(dm, bpd), s2); // (beta - d) / (beta + d)
-  const oneMinusE = cscale(cexpm1(cscale(d, -T)), -1); // 1 - exp(-d T)
-  const e: Complex = { re: 1 - oneMinusE.re, im: -oneMinusE.im };
-  const oneMinusGE = csub({ re: 1, im: 0 }, cmul(g, e));
-  const oneMinusG: Complex = { re: 1 - g.re, im: -g.im };
-  const D = cdiv(cmul(dm, oneMinusE), oneMinusGE);
-  // log((1 - g e) / (1 - g)) = log1p(z), z = g (1 - e) / (1 - g) = sigma^2 * zs.
-  const zs = cdiv(cmul(cdiv(dm, bpd), oneMinusE), oneMinusG);
-  const z = cscale(zs, s2);
-  // log1p(z) / sigma^2 without dividing a tiny log by a tiny sigma^2.
-  const az = Math.hypot(z.re, z.im);
-  const logTerm = az < 1e-8 ? cmul(zs, { re: 1 - 0.5 * z.re, im: -0.5 * z.im }) : cscale(clog1p(z), 1 / s2);
-  const C = cscale(csub(cscale(dm, T), cscale(logTerm, 2)), kappa * theta);
-  return cadd(C, cscale(D, v0));
+  hestonLogCfInto(u, T, v0, kappa, theta, sigma, rho, scratch, 0);
+  return { re: scratch[0], im: scratch[1] };
 }
 
 /**
- * Cumulants c1, c2, c4 of X_T. ln E[exp(w X_T)] = A(w, T) + B(w, T) v0 with Riccati equations
- * B' = (w^2 - w)/2 + (rho sigma w - kappa) B + sigma^2 B^2 / 2, A' = kappa theta B. Expanding
- * A and B in powers of w gives a triangular chain of linear ODEs for the Taylor coefficients
- * (c_n = n! (a_n + v0 b_n)), integrated with RK4. B settles to its fixed point within a few
- * 1/kappa, after which A grows linearly: integrating only to min(T, 40/kappa) keeps the step
- * count bounded for any kappa T. The result only sets the COS truncation range (tests check it
- * against the closed-form c1, c2 and finite differences of the characteristic function).
+ * ln phi(u) and its gradient with respect to (v0, kappa, theta, sigma, rho), written into
+ * out[0..1] (psi) and out[2 + 2j], out[3 + 2j] (d psi / d p_j). Forward-mode differentiation of
+ * the same little-trap algebra as hestonLogCfInto (tests check it against central differences):
+ * with dm = -q/(beta + d), zs = dm (1 - e) / ((beta + d)(1 - g)), l = log1p(sigma^2 zs)/sigma^2,
+ * psi = kappa theta (dm T - 2 l) + v0 dm (1 - e) / (1 - g e).
+ */
+export function hestonLogCfGrad(u: number, T: number, p: Float64Array, out: Float64Array): void {
+  const [v0, kappa, theta, sigma, rho] = p;
+  out.fill(0, 0, 12);
+  if (u === 0) return;
+  const s2 = sigma * sigma;
+  const one = cx(1);
+  const q = cx(u * u, u);
+  const beta = cx(kappa, -rho * sigma * u);
+  const d = csqrt(cadd(cmul(beta, beta), cscale(q, s2)));
+  const bpd = cadd(beta, d);
+  const dm = cscale(cdiv(q, bpd), -1);
+  const dmb = cdiv(dm, bpd);
+  const g = cscale(dmb, s2);
+  const ome = cscale(cexpm1(cscale(d, -T)), -1); // 1 - e
+  const e = csub(one, ome);
+  const omge = csub(one, cmul(g, e));
+  const omg = csub(one, g);
+  const D = cdiv(cmul(dm, ome), omge);
+  const zs = cdiv(cmul(dmb, ome), omg);
+  const z = cscale(zs, s2);
+  const onePlusZ = cadd(one, z);
+  const az = cabs(z);
+  const l = az < 1e-8 ? cmul(zs, cx(1 - 0.5 * z.re, -0.5 * z.im)) : cscale(clog1p(z), 1 / s2);
+  const Ct = csub(cscale(dm, T), cscale(l, 2)); // psi = kappa theta Ct + v0 D
+  const psi = cadd(cscale(Ct, kappa * theta), cscale(D, v0));
+  out[0] = psi.re;
+  out[1] = psi.im;
+  const put = (j: number, c: Complex) => {
+    out[2 + 2 * j] = c.re;
+    out[3 + 2 * j] = c.im;
+  };
+  put(0, D);
+  put(2, cscale(Ct, kappa));
+  // kappa, sigma, rho move beta (and sigma^2); differentiate Ct and D along each.
+  const dirs: Array<[number, Complex, number]> = [
+    [1, cx(1, 0), 0],
+    [3, cx(0, -rho * u), 2 * sigma],
+    [4, cx(0, -sigma * u), 0],
+  ];
+  for (const [j, betaX, s2X] of dirs) {
+    const dX = cdiv(cadd(cmul(beta, betaX), cscale(q, 0.5 * s2X)), d); // d d = beta dbeta + q ds2 / 2
+    const bpdX = cadd(betaX, dX);
+    const dmX = cscale(cdiv(cmul(dm, bpdX), bpd), -1);
+    const dmbX = cdiv(csub(dmX, cmul(dmb, bpdX)), bpd);
+    const gX = cadd(cscale(dmb, s2X), cscale(dmbX, s2));
+    const eX = cscale(cmul(dX, e), -T);
+    const omeX = cscale(eX, -1);
+    const omgeX = cscale(cadd(cmul(gX, e), cmul(g, eX)), -1);
+    const DX = cdiv(csub(cadd(cmul(dmX, ome), cmul(dm, omeX)), cmul(D, omgeX)), omge);
+    // zs = N / (1 - g), N = dmb (1 - e): zs' = (N' + zs g') / (1 - g)
+    const zsX = cdiv(cadd(cadd(cmul(dmbX, ome), cmul(dmb, omeX)), cmul(zs, gX)), omg);
+    // l = log1p(s2 zs) / s2: l' = zs' / (1 + z) + (s2'/s2) (zs / (1 + z) - l)
+    let lX = cdiv(zsX, onePlusZ);
+    if (s2X !== 0) lX = cadd(lX, cscale(csub(cdiv(zs, onePlusZ), l), s2X / s2));
+    const CtX = csub(cscale(dmX, T), cscale(lX, 2));
+    let g0 = cadd(cscale(CtX, kappa * theta), cscale(DX, v0));
+    if (j === 1) g0 = cadd(g0, cscale(Ct, theta));
+    put(j, g0);
+  }
+}
+
+/**
+ * Cumulants of X_T from the Riccati Taylor chain. ln E[exp(w X_T)] = A(w, T) + B(w, T) v0 with
+ * B' = (w^2 - w)/2 + (rho sigma w - kappa) B + sigma^2 B^2 / 2, A' = kappa theta B. Expanding A
+ * and B in powers of w gives a triangular chain of linear ODEs for the Taylor coefficients
+ * (c_n = n! (a_n + v0 b_n)), integrated here with RK4 on scalar locals (this runs per parameter
+ * set and expiry). B settles to its fixed point within a few 1/kappa, after which A grows
+ * linearly: integrating only to min(T, 40/kappa) keeps the step count bounded for any kappa T.
+ * c4 has no short closed form; c1 and c2 do (hestonCumulants), and tests check both against
+ * this chain (with `refine` times the steps) and against finite differences of ln phi.
+ */
+export function hestonCumulantsRk4(
+  T: number,
+  v0: number,
+  kappa: number,
+  theta: number,
+  sigma: number,
+  rho: number,
+  refine = 1,
+): Cumulants {
+  const rs = rho * sigma;
+  const hs2 = 0.5 * sigma * sigma;
+  const kt = kappa * theta;
+  const tEnd = Math.min(T, 40 / kappa);
+  // Default steps: c4 (the only one the engine takes from here) to ~1e-5, plenty for a window.
+  const steps = refine * Math.max(32, Math.ceil(kappa * tEnd * 8));
+  const h = tEnd / steps;
+  // b_n' = F_n(b_1..b_n); a_n' = kappa theta b_n uses the same stage values.
+  let b1 = 0, b2 = 0, b4 = 0, b3 = 0, a1 = 0, a2 = 0, a4 = 0;
+  for (let s = 0; s < steps; s++) {
+    const k11 = -0.5 - kappa * b1;
+    const k12 = 0.5 - kappa * b2 + rs * b1 + hs2 * b1 * b1;
+    const k13 = -kappa * b3 + rs * b2 + 2 * hs2 * b1 * b2;
+    const k14 = -kappa * b4 + rs * b3 + hs2 * (2 * b1 * b3 + b2 * b2);
+    const p1 = b1 + 0.5 * h * k11, p2 = b2 + 0.5 * h * k12, p3 = b3 + 0.5 * h * k13, p4 = b4 + 0.5 * h * k14;
+    const k21 = -0.5 - kappa * p1;
+    const k22 = 0.5 - kappa * p2 + rs * p1 + hs2 * p1 * p1;
+    const k23 = -kappa * p3 + rs * p2 + 2 * hs2 * p1 * p2;
+    const k24 = -kappa * p4 + rs * p3 + hs2 * (2 * p1 * p3 + p2 * p2);
+    const q1 = b1 + 0.5 * h * k21, q2 = b2 + 0.5 * h * k22, q3 = b3 + 0.5 * h * k23, q4 = b4 + 0.5 * h * k24;
+    const k31 = -0.5 - kappa * q1;
+    const k32 = 0.5 - kappa * q2 + rs * q1 + hs2 * q1 * q1;
+    const k33 = -kappa * q3 + rs * q2 + 2 * hs2 * q1 * q2;
+    const k34 = -kappa * q4 + rs * q3 + hs2 * (2 * q1 * q3 + q2 * q2);
+    const r1 = b1 + h * k31, r2 = b2 + h * k32, r3 = b3 + h * k33, r4 = b4 + h * k34;
+    const k41 = -0.5 - kappa * r1;
+    const k42 = 0.5 - kappa * r2 + rs * r1 + hs2 * r1 * r1;
+    const k43 = -kappa * r3 + rs * r2 + 2 * hs2 * r1 * r2;
+    const k44 = -kappa * r4 + rs * r3 + hs2 * (2 * r1 * r3 + r2 * r2);
+    const w = (kt * h) / 6;
+    a1 += w * (b1 + 2 * p1 + 2 * q1 + r1);
+    a2 += w * (b2 + 2 * p2 + 2 * q2 + r2);
+    a4 += w * (b4 + 2 * p4 + 2 * q4 + r4);
+    b1 += (h / 6) * (k11 + 2 * k21 + 2 * k31 + k41);
+    b2 += (h / 6) * (k12 + 2 * k22 + 2 * k32 + k42);
+    b3 += (h / 6) * (k13 + 2 * k23 + 2 * k33 + k43);
+    b4 += (h / 6) * (k14 + 2 * k24 + 2 * k34 + k44);
+  }
+  // Past tEnd, B sits at its fixed point and A grows at rate kappa theta B.
+  const rest = T - tEnd;
+  return {
+    c1: a1 + rest * kt * b1 + v0 * b1,
+    c2: 2 * (a2 + rest * kt * b2 + v0 * b2),
+    c4: 24 * (a4 + rest * kt * b4 + v0 * b4),
+  };
+}
+
+/**
+ * Cumulants c1, c2, c4 of X_T: c1 and c2 in closed form (derived from the chain above with
+ * E = e^{-kappa T}, m = 1 - E):
+ *   b1 = -m / (2 kappa), a1 = -theta (T - m/kappa) / 2, c1 = a1 + v0 b1;
+ *   b2' + kappa b2 = A0 + A1 E(t) + A2 E(t)^2, A0 = 1/2 - rho sigma/(2 kappa) + sigma^2/(8 kappa^2),
+ *   A1 = rho sigma/(2 kappa) - sigma^2/(4 kappa^2), A2 = sigma^2/(8 kappa^2), so
+ *   b2 = A0 m/kappa + A1 T E + A2 E m/kappa,
+ *   a2 = theta [A0 (T - m/kappa) + A1 (m - kappa T E)/kappa + A2 m^2/(2 kappa)], c2 = 2 (a2 + v0 b2)
+ * (sigma = 0 gives c2 = integrated variance theta T + (v0 - theta) m / kappa); c4 from the RK4
+ * chain. For kappa T < 1e-3 the closed-form c2 terms cancel to a few digits, and RK4 over so
+ * short a horizon is exact to rounding, so the chain's c2 is used there.
  */
 export function hestonCumulants(
   T: number,
@@ -73,41 +294,20 @@ export function hestonCumulants(
   sigma: number,
   rho: number,
 ): Cumulants {
-  const rs = rho * sigma;
-  const hs2 = 0.5 * sigma * sigma;
-  const kt = kappa * theta;
-  // y = [b1, b2, b3, b4, a1, a2, a3, a4]
-  const f = (y: Float64Array, out: Float64Array): void => {
-    const [b1, b2, b3, b4] = y;
-    out[0] = -0.5 - kappa * b1;
-    out[1] = 0.5 - kappa * b2 + rs * b1 + hs2 * b1 * b1;
-    out[2] = -kappa * b3 + rs * b2 + hs2 * 2 * b1 * b2;
-    out[3] = -kappa * b4 + rs * b3 + hs2 * (2 * b1 * b3 + b2 * b2);
-    for (let i = 0; i < 4; i++) out[4 + i] = kt * y[i];
-  };
-  const tEnd = Math.min(T, 40 / kappa);
-  const steps = Math.max(32, Math.ceil(kappa * tEnd * 8));
-  const h = tEnd / steps;
-  const y = new Float64Array(8);
-  const k1 = new Float64Array(8);
-  const k2 = new Float64Array(8);
-  const k3 = new Float64Array(8);
-  const k4 = new Float64Array(8);
-  const tmp = new Float64Array(8);
-  for (let s = 0; s < steps; s++) {
-    f(y, k1);
-    for (let i = 0; i < 8; i++) tmp[i] = y[i] + 0.5 * h * k1[i];
-    f(tmp, k2);
-    for (let i = 0; i < 8; i++) tmp[i] = y[i] + 0.5 * h * k2[i];
-    f(tmp, k3);
-    for (let i = 0; i < 8; i++) tmp[i] = y[i] + h * k3[i];
-    f(tmp, k4);
-    for (let i = 0; i < 8; i++) y[i] += (h / 6) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
-  }
-  // Past tEnd, B sits at its fixed point and A grows at rate kappa theta B.
-  const rest = T - tEnd;
-  const c = (n: number) => y[4 + n - 1] + rest * kt * y[n - 1] + v0 * y[n - 1];
-  return { c1: c(1), c2: 2 * c(2), c4: 24 * c(4) };
+  const rk = hestonCumulantsRk4(T, v0, kappa, theta, sigma, rho);
+  const kT = kappa * T;
+  const m = -Math.expm1(-kT);
+  const E = 1 - m;
+  const tm = (kT - m) / kappa; // T - m / kappa
+  const c1 = -0.5 * theta * tm - (v0 * m) / (2 * kappa);
+  if (kT < 1e-3) return { c1, c2: rk.c2, c4: rk.c4 };
+  const rs = (rho * sigma) / (2 * kappa);
+  const A2 = (sigma * sigma) / (8 * kappa * kappa);
+  const A0 = 0.5 - rs + A2;
+  const A1 = rs - 2 * A2;
+  const b2 = (A0 * m) / kappa + A1 * T * E + (A2 * E * m) / kappa;
+  const a2 = theta * (A0 * tm + (A1 * (m - kT * E)) / kappa + (A2 * m * m) / (2 * kappa));
+  return { c1, c2: 2 * (a2 + v0 * b2), c4: rk.c4 };
 }
 
 export function hestonLogCfBound(u: number, T: number, p: Float64Array): number {
@@ -116,7 +316,17 @@ export function hestonLogCfBound(u: number, T: number, p: Float64Array): number 
   return hestonLogCf(u, T, p[0], p[1], p[2], p[3], p[4]).re;
 }
 
-export const heston: Model = {
+/** ln phi(k w) for k = 0 .. n-1 (FourierExtras.logCharFnGrid). */
+export function hestonLogCfGrid(w: number, n: number, T: number, p: Float64Array, re: Float64Array, im: Float64Array): void {
+  const v0 = p[0], kappa = p[1], theta = p[2], sigma = p[3], rho = p[4];
+  for (let k = 0; k < n; k++) {
+    hestonLogCfInto(k * w, T, v0, kappa, theta, sigma, rho, scratch, 0);
+    re[k] = scratch[0];
+    im[k] = scratch[1];
+  }
+}
+
+export const heston: Model & FourierExtras = {
   name: 'heston',
   params: [
     { name: 'v0', lower: 1e-6, upper: 4, initial: 0.1, description: 'initial variance' },
@@ -136,4 +346,6 @@ export const heston: Model = {
   logCharFn: (u, T, p) => hestonLogCf(u, T, p[0], p[1], p[2], p[3], p[4]),
   logCharFnBound: hestonLogCfBound,
   cumulants: (T, p) => hestonCumulants(T, p[0], p[1], p[2], p[3], p[4]),
+  logCharFnGrid: hestonLogCfGrid,
+  logCharFnGrad: hestonLogCfGrad,
 };

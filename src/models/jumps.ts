@@ -12,6 +12,36 @@ export function jumpLogCf(u: number, T: number, lambda: number, muJ: number, sig
   return { re: lambda * T * e.re, im: lambda * T * (e.im - u * kbar) };
 }
 
+/** Adds jumpLogCf(u, T, ...) to out[at], out[at + 1] without allocating (the COS engine's loop). */
+export function addJumpLogCf(u: number, T: number, lambda: number, muJ: number, sigmaJ: number, out: Float64Array, at: number): void {
+  const x = -0.5 * sigmaJ * sigmaJ * u * u;
+  const y = u * muJ;
+  const sh = Math.sin(0.5 * y);
+  const lt = lambda * T;
+  out[at] += lt * (Math.expm1(x) * (1 - 2 * sh * sh) - 2 * sh * sh);
+  out[at + 1] += lt * (Math.exp(x) * 2 * sh * Math.cos(0.5 * y) - u * Math.expm1(muJ + 0.5 * sigmaJ * sigmaJ));
+}
+
+/**
+ * Adds the gradient of jumpLogCf with respect to (lambda, muJ, sigmaJ) to out[at..at + 5]
+ * (re, im pairs). With E = E[e^{iuJ}] = exp(-sigmaJ^2 u^2 / 2 + i u muJ) and 1 + kbar = e^{muJ + sigmaJ^2/2}:
+ * d/dlambda = T (E - 1 - iu kbar), d/dmuJ = lambda T iu (E - 1 - kbar),
+ * d/dsigmaJ = -lambda T sigmaJ (u^2 E + iu (1 + kbar)).
+ */
+export function addJumpLogCfGrad(u: number, T: number, lambda: number, muJ: number, sigmaJ: number, out: Float64Array, at: number): void {
+  const e = cexpm1({ re: -0.5 * sigmaJ * sigmaJ * u * u, im: u * muJ }); // E - 1
+  const kbar = Math.expm1(muJ + 0.5 * sigmaJ * sigmaJ);
+  const lt = lambda * T;
+  out[at] += T * e.re;
+  out[at + 1] += T * (e.im - u * kbar);
+  // iu (E - 1 - kbar) = iu ((e.re - kbar) + i e.im) = (-u e.im, u (e.re - kbar))
+  out[at + 2] += lt * -u * e.im;
+  out[at + 3] += lt * u * (e.re - kbar);
+  // u^2 E + iu (1 + kbar) = (u^2 (1 + e.re), u^2 e.im + u (1 + kbar))
+  out[at + 4] += -lt * sigmaJ * u * u * (1 + e.re);
+  out[at + 5] += -lt * sigmaJ * (u * u * e.im + u * (1 + kbar));
+}
+
 /** Upper bound of Re jumpLogCf over |v| >= u: the oscillating cos(muJ v) is replaced by 1. */
 export function jumpLogCfBound(u: number, T: number, lambda: number, sigmaJ: number): number {
   return lambda * T * Math.expm1(-0.5 * sigmaJ * sigmaJ * u * u);

@@ -8,6 +8,7 @@ import { rng, uniform } from '../helpers/random.js';
 import { black76PricesGpu, impliedVolatilitiesGpu } from '../../src/engines/black/gpu.js';
 import { black76Greeks, black76Price } from '../../src/engines/black/black76.js';
 import { impliedVolatilities } from '../../src/engines/black/impliedVol.js';
+import { normalisedVega } from '../../src/engines/black/normalised.js';
 
 const r = rng();
 
@@ -67,13 +68,13 @@ describe.skipIf(!hasGpu)('Black-76 WGSL f32 vs f64 twin', () => {
     for (const k of Object.keys(worstGreek)) expect(worstGreek[k], k).toBeLessThan(2e-6); // measured <= ~2e-7
   });
 
-  it('implied volatility', async () => {
+  it('implied volatility, raw f32', async () => {
     const n = 4000;
     const b = randomBatch(n);
     const price = new Float64Array(n);
     for (let i = 0; i < n; i++) price[i] = black76Price(b.forward[i], b.strike[i], b.T[i], b.vol[i], b.isCall[i] === 1, b.discount[i]);
     const batch = { price, forward: b.forward, strike: b.strike, T: b.T, isCall: b.isCall, discount: b.discount };
-    const g = await impliedVolatilitiesGpu(gpu!, batch);
+    const g = await impliedVolatilitiesGpu(gpu!, batch, { precision: 'f32' });
     const c = impliedVolatilities(batch);
     let worst = 0;
     let sum = 0;
@@ -101,5 +102,77 @@ describe.skipIf(!hasGpu)('Black-76 WGSL f32 vs f64 twin', () => {
     // measured max ~2.3e-6, mean ~1.7e-7; 2e-5 leaves room for other random draws.
     expect(worst).toBeLessThan(2e-5);
     expect(gpuNoInfo).toBeLessThan(n * 0.02);
+  });
+
+  it('implied volatility, f32 polished in f64 (default): 1e-12 wherever the price carries it', async () => {
+    const n = 4000;
+    const b = randomBatch(n);
+    const price = new Float64Array(n);
+    for (let i = 0; i < n; i++) price[i] = black76Price(b.forward[i], b.strike[i], b.T[i], b.vol[i], b.isCall[i] === 1, b.discount[i]);
+    const batch = { price, forward: b.forward, strike: b.strike, T: b.T, isCall: b.isCall, discount: b.discount };
+    const g = await impliedVolatilitiesGpu(gpu!, batch);
+    const c = impliedVolatilities(batch);
+    let worstVsCpu = 0;
+    let worstVsTrue = 0;
+    for (let i = 0; i < n; i++) {
+      // Every status is the CPU's: the polish solves in f64 whatever f32 could not.
+      expect(g.status[i], `row ${i}`).toBe(c.status[i]);
+      if (c.status[i] !== 'ok') continue;
+      // A price known to ~20 ulp fixes σ only to 20 ε V/(σ vega) relative (test/engines/black.test.ts):
+      // 1e-12 wherever that is smaller, that bound elsewhere (deep in the money).
+      const F = b.forward[i];
+      const K = b.strike[i];
+      const vega = Math.sqrt(F * K) * normalisedVega(Math.log(F / K), b.vol[i] * Math.sqrt(b.T[i])) * Math.sqrt(b.T[i]) * b.discount[i];
+      const allowed = Math.max(1e-12, (20 * Number.EPSILON * price[i]) / (b.vol[i] * vega));
+      worstVsTrue = Math.max(worstVsTrue, Math.abs(g.iv[i] / b.vol[i] - 1) / allowed);
+      worstVsCpu = Math.max(worstVsCpu, Math.abs(g.iv[i] / c.iv[i] - 1) / allowed);
+    }
+    console.info(`iv f32+f64 polish: worst error/allowed ${worstVsTrue.toFixed(3)} vs true σ, ${worstVsCpu.toFixed(3)} vs the CPU solver`);
+    expect(worstVsTrue).toBeLessThanOrEqual(1);
+    expect(worstVsCpu).toBeLessThanOrEqual(1);
+  });
+
+  it('implied volatility, f64 polish, on the issue grid (T 1 day-5 y, vol 5-150 %, 10 sd, ITM and OTM)', async () => {
+    const rowsF: number[] = [];
+    const rowsK: number[] = [];
+    const rowsT: number[] = [];
+    const rowsVol: number[] = [];
+    const rowsCall: number[] = [];
+    for (const T of [1 / 365, 1 / 52, 1 / 12, 0.25, 0.5, 1, 2, 5])
+      for (const vol of [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5])
+        for (let k = -10; k <= 10; k += 0.5)
+          for (const isCall of [1, 0]) {
+            const F = 100 * Math.exp(uniform(r, -1, 1));
+            rowsF.push(F);
+            rowsK.push(F * Math.exp((k + uniform(r, -0.1, 0.1)) * vol * Math.sqrt(T)));
+            rowsT.push(T);
+            rowsVol.push(vol);
+            rowsCall.push(isCall);
+          }
+    const n = rowsF.length;
+    const batch = {
+      forward: Float64Array.from(rowsF),
+      strike: Float64Array.from(rowsK),
+      T: Float64Array.from(rowsT),
+      isCall: Uint8Array.from(rowsCall),
+      price: new Float64Array(n),
+    };
+    for (let i = 0; i < n; i++) batch.price[i] = black76Price(rowsF[i], rowsK[i], rowsT[i], rowsVol[i], rowsCall[i] === 1);
+    const g = await impliedVolatilitiesGpu(gpu!, batch);
+    const c = impliedVolatilities(batch);
+    let at1e12 = 0;
+    let checked = 0;
+    for (let i = 0; i < n; i++) {
+      expect(g.status[i], `row ${i}`).toBe(c.status[i]);
+      if (c.status[i] !== 'ok') continue; // no_information / above_max where the price rounds onto a bound
+      const vega = Math.sqrt(rowsF[i] * rowsK[i]) * normalisedVega(Math.log(rowsF[i] / rowsK[i]), rowsVol[i] * Math.sqrt(rowsT[i])) * Math.sqrt(rowsT[i]);
+      // as above: 1e-12, or what a price rounded to ~20 ulp determines where that is looser
+      const allowed = Math.max(1e-12, (20 * Number.EPSILON * batch.price[i]) / (rowsVol[i] * vega));
+      expect(Math.abs(g.iv[i] / rowsVol[i] - 1), `row ${i}`).toBeLessThanOrEqual(allowed);
+      checked++;
+      if (allowed === 1e-12) at1e12++;
+    }
+    console.info(`iv grid on WebGPU + f64 polish: ${checked} rows ok, ${at1e12} held to 1e-12`);
+    expect(at1e12).toBeGreaterThan(checked * 0.6);
   });
 });

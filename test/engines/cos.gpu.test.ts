@@ -52,6 +52,7 @@ describe.skipIf(!hasGpu)('COS WGSL f32 twin of the f64 engine', () => {
       const ref = cosPricesBatch(model, params, sets.length, quotes);
       const M = quotes.T.length;
       let worstIv = 0;
+      let worstIvBody = 0;
       let worstPrice = 0;
       for (let s = 0; s < sets.length; s++) {
         for (let m = 0; m < M; m++) {
@@ -65,13 +66,19 @@ describe.skipIf(!hasGpu)('COS WGSL f32 twin of the f64 engine', () => {
           // Implied vol is only meaningful where the price carries information at f32 precision:
           // prices above 1e-5 of the forward (deeper wings have vega too small for 7 digits).
           if (a.iv !== null && b.iv !== null && ref[i] > 1e-5 * D * F) worstIv = Math.max(worstIv, Math.abs(a.iv - b.iv));
+          if (a.iv !== null && b.iv !== null && ref[i] > 1e-3 * D * F) worstIvBody = Math.max(worstIvBody, Math.abs(a.iv - b.iv));
         }
       }
-      console.info(`[cos twin] ${model.name}: max |price error| / DF = ${worstPrice.toExponential(2)}, max IV error = ${worstIv.toExponential(2)}`);
-      // Tolerances: about 1 ulp of f32 at the forward for prices (measured up to 1.5e-7), and
-      // 5e-4 in vol (0.05 vol points) for IV; measured worst 1.5e-4 on the deepest, longest wings,
-      // typically 1e-6 to 2e-5 (the issue's 1e-5 goal is met at the money, not in every wing).
+      console.info(
+        `[cos twin] ${model.name}: max |price error| / DF = ${worstPrice.toExponential(2)}, max IV error = ${worstIv.toExponential(2)} (price > 1e-5 DF), ${worstIvBody.toExponential(2)} (price > 1e-3 DF)`,
+      );
+      // What f32 reaches (README.md of the engine; 9 x 12 random sets per model measured): the
+      // price error is an absolute floor of <= 3e-7 of D F (a few f32 ulps of the sums), so the IV
+      // error is that floor over vega. Tolerances: price 1e-6 of D F; IV 2e-5 where the price is
+      // above 1e-3 of D F (measured <= 6e-6: the issue's 1e-5 goal holds there), and 5e-4 down to
+      // prices of 1e-5 of D F (measured <= 1.3e-4 on long-dated far wings whose vega is tiny).
       expect(worstPrice).toBeLessThan(1e-6);
+      expect(worstIvBody).toBeLessThan(2e-5);
       expect(worstIv).toBeLessThan(5e-4);
       // Reuse: a second call compiles nothing and returns the same numbers.
       const again = await pricer.priceBatch(params, sets.length);

@@ -1,13 +1,16 @@
 /**
  * `volfit price`: model prices and Black-76 implied vols of a strip (--expiry/--strikes/--type)
- * or of a canonical quote CSV (--input), in input order.
+ * or of a canonical quote CSV (--input: expiry, strike, type and forward or spot/rate/div; price
+ * columns optional and ignored), in input order.
  */
 import { Command, Option } from 'commander';
 import { selectBackend, stderrLogger, type Backend } from '../../backends/backend.js';
 import { impliedVolatility } from '../../engines/black/impliedVol.js';
 import { createCosPricer } from '../../engines/cos/pricer.js';
 import type { QuoteSet, SurfacePricer } from '../../engines/pricer.js';
-import { parseCanonicalCsv } from '../../market/canonical.js';
+import { CanonicalFormatError, parseCanonicalTable, type CanonicalReadResult, type ReadOptions } from '../../market/canonical.js';
+import { MarketFormatError } from '../../market/errors.js';
+import { readTable } from '../../market/table.js';
 import { getModel } from '../../models/index.js';
 import { paramVector, type Model } from '../../models/types.js';
 import { UserError } from '../errors.js';
@@ -18,6 +21,27 @@ import { parseKeyValues, parseNumberFlag, parseNumberList, readInput } from '../
 export const PRICE_ENGINES: Record<string, (model: Model, quotes: QuoteSet, backend: Backend) => Promise<SurfacePricer>> = {
   cos: (model, quotes, backend) => createCosPricer(model, quotes, backend, { log: stderrLogger }),
 };
+
+/**
+ * Reads a canonical quote CSV for pricing. Market prices are not needed to price, so a file
+ * without price/mid/bid+ask columns is accepted (they are ignored when present); format errors
+ * become one-line user errors.
+ */
+function readQuotesToPrice(path: string, opts: ReadOptions): CanonicalReadResult {
+  try {
+    const table = readTable(readInput(path), (m) => new CanonicalFormatError(m));
+    const hasPrice = ['price', 'mid'].some((c) => table.index.has(c)) || (table.index.has('bid') && table.index.has('ask'));
+    if (!hasPrice) {
+      table.index.set('price', table.header.length);
+      table.header.push('price');
+      for (const row of table.rows) row[table.header.length - 1] = '0';
+    }
+    return parseCanonicalTable(table, opts);
+  } catch (e) {
+    if (e instanceof MarketFormatError) throw new UserError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
 
 function userError<T>(f: () => T): T {
   try {
@@ -55,10 +79,11 @@ export function register(program: Command): void {
       let quotes: QuoteSet;
       if (o.input) {
         if (o.expiry !== undefined || o.strikes !== undefined) throw new UserError('give either --input or --expiry/--strikes, not both');
-        const { quotes: qs, errors } = parseCanonicalCsv(readInput(o.input), { spot, rate, div, asOf: o.asOf });
+        const { quotes: qs, errors } = readQuotesToPrice(o.input, { spot, rate, div, asOf: o.asOf });
         if (errors.length) {
           const e = errors[0];
-          throw new UserError(`${o.input}: row ${e.row}, ${e.field}: ${e.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+          const what = e.message.replace(/^row \d+: /, '');
+          throw new UserError(`${o.input}: row ${e.row}, field ${e.field}: ${what}${errors.length > 1 ? ` (and ${errors.length - 1} more bad rows)` : ''}`);
         }
         if (!qs.length) throw new UserError(`${o.input}: no quotes`);
         quotes = {

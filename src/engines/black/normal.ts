@@ -9,21 +9,7 @@
  * the underflow near x = 38.
  */
 
-const A = [3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947, 0.185777706184603153];
-const B = [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062];
-const C = [
-  0.564188496988670089, 8.88314979438837594, 66.1191906371416295, 298.635138197400131, 881.95222124176909,
-  1712.04761263407058, 2051.07837782607147, 1230.33935479799725, 2.15311535474403846e-8,
-];
-const D = [
-  15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019, 3290.79923573345963,
-  4362.61909014324716, 3439.36767414372164, 1230.33935480374942,
-];
-const P = [
-  0.305326634961232344, 0.360344899949804439, 0.125781726111229246, 0.0160837851487422766,
-  6.58749161529837803e-4, 0.0163153871373020978,
-];
-const Q = [2.56852019228982242, 1.87295284992346047, 0.527905102951428412, 0.0605183413124413191, 0.00233520497626869185];
+// Coefficients of W. J. Cody's CALERF (netlib specfun), inlined in the functions below.
 const SQRPI = 0.56418958354775628695; // 1/sqrt(pi)
 const THRESH = 0.46875;
 
@@ -32,39 +18,67 @@ export const INV_SQRT2 = Math.SQRT1_2;
 export const SQRT_2PI = 2.5066282746310002;
 export const INV_SQRT_2PI = 0.3989422804014327;
 
+// The rationals below are Cody's loops unrolled with the coefficients as literals (same
+// operations in the same order, so the same results bit for bit): V8 then keeps everything in
+// registers instead of loading array elements, which matters in the implied-volatility hot path.
+
 /** erf(x) for |x| <= 0.46875 (Cody's first interval). */
 function erfSmall(x: number): number {
   const ysq = x * x;
-  let xnum = A[4] * ysq;
+  let xnum = 0.185777706184603153 * ysq;
   let xden = ysq;
-  for (let i = 0; i < 3; i++) {
-    xnum = (xnum + A[i]) * ysq;
-    xden = (xden + B[i]) * ysq;
-  }
-  return (x * (xnum + A[3])) / (xden + B[3]);
+  xnum = (xnum + 3.1611237438705656) * ysq;
+  xden = (xden + 23.6012909523441209) * ysq;
+  xnum = (xnum + 113.864154151050156) * ysq;
+  xden = (xden + 244.024637934444173) * ysq;
+  xnum = (xnum + 377.485237685302021) * ysq;
+  xden = (xden + 1282.61652607737228) * ysq;
+  return (x * (xnum + 3209.37758913846947)) / (xden + 2844.23683343917062);
 }
 
 /** exp(y^2) erfc(y) for y > 0.46875 (Cody's second and third intervals). */
 function erfcxLarge(y: number): number {
   if (y <= 4) {
-    let xnum = C[8] * y;
+    let xnum = 2.15311535474403846e-8 * y;
     let xden = y;
-    for (let i = 0; i < 7; i++) {
-      xnum = (xnum + C[i]) * y;
-      xden = (xden + D[i]) * y;
-    }
-    return (xnum + C[7]) / (xden + D[7]);
+    xnum = (xnum + 0.564188496988670089) * y;
+    xden = (xden + 15.7449261107098347) * y;
+    xnum = (xnum + 8.88314979438837594) * y;
+    xden = (xden + 117.693950891312499) * y;
+    xnum = (xnum + 66.1191906371416295) * y;
+    xden = (xden + 537.181101862009858) * y;
+    xnum = (xnum + 298.635138197400131) * y;
+    xden = (xden + 1621.38957456669019) * y;
+    xnum = (xnum + 881.95222124176909) * y;
+    xden = (xden + 3290.79923573345963) * y;
+    xnum = (xnum + 1712.04761263407058) * y;
+    xden = (xden + 4362.61909014324716) * y;
+    xnum = (xnum + 2051.07837782607147) * y;
+    xden = (xden + 3439.36767414372164) * y;
+    return (xnum + 1230.33935479799725) / (xden + 1230.33935480374942);
   }
   if (y >= 6.71e7) return SQRPI / y;
   const ysq = 1 / (y * y);
-  let xnum = P[5] * ysq;
+  let xnum = 0.0163153871373020978 * ysq;
   let xden = ysq;
-  for (let i = 0; i < 4; i++) {
-    xnum = (xnum + P[i]) * ysq;
-    xden = (xden + Q[i]) * ysq;
-  }
-  const r = (ysq * (xnum + P[4])) / (xden + Q[4]);
+  xnum = (xnum + 0.305326634961232344) * ysq;
+  xden = (xden + 2.56852019228982242) * ysq;
+  xnum = (xnum + 0.360344899949804439) * ysq;
+  xden = (xden + 1.87295284992346047) * ysq;
+  xnum = (xnum + 0.125781726111229246) * ysq;
+  xden = (xden + 0.527905102951428412) * ysq;
+  xnum = (xnum + 0.0160837851487422766) * ysq;
+  xden = (xden + 0.0605183413124413191) * ysq;
+  const r = (ysq * (xnum + 6.58749161529837803e-4)) / (xden + 0.00233520497626869185);
   return (SQRPI - r) / y;
+}
+
+/**
+ * exp(y^2) erfc(y) for y >= 0, the cheap side of erfcx (no cancellation, no overflow). Below
+ * 0.46875 exp(y^2) is taken directly: y^2 < 0.22 there, so its rounding costs < 1 ulp.
+ */
+export function erfcxPos(y: number): number {
+  return y <= THRESH ? Math.exp(y * y) * (1 - erfSmall(y)) : erfcxLarge(y);
 }
 
 /** exp(-y^2) for y >= 0 without the rounding error of y*y. */
@@ -127,11 +141,8 @@ export function normCdf(x: number): number {
 }
 
 // Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9), used for
-// initial guesses only: the implied-volatility iteration removes the remaining error.
-const IA = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-const IB = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-const IC = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-const ID = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+// initial guesses only: the implied-volatility iteration removes the remaining error. Coefficients
+// inlined as literals (registers, not array loads: it is on the implied-volatility hot path).
 
 /** Approximate Φ⁻¹(p) for p in (0, 1), about 1e-9 relative; ±Infinity at 0 and 1. */
 export function inverseNormCdfApprox(p: number): number {
@@ -141,14 +152,14 @@ export function inverseNormCdfApprox(p: number): number {
     const lower = p < 0.5;
     const q = Math.sqrt(-2 * Math.log(lower ? p : 1 - p));
     const v =
-      (((((IC[0] * q + IC[1]) * q + IC[2]) * q + IC[3]) * q + IC[4]) * q + IC[5]) /
-      ((((ID[0] * q + ID[1]) * q + ID[2]) * q + ID[3]) * q + 1);
+      (((((-7.784894002430293e-3 * q + -3.223964580411365e-1) * q + -2.400758277161838) * q + -2.549732539343734) * q + 4.374664141464968) * q + 2.938163982698783) /
+      ((((7.784695709041462e-3 * q + 3.224671290700398e-1) * q + 2.445134137142996) * q + 3.754408661907416) * q + 1);
     return lower ? v : -v;
   }
   const q = p - 0.5;
   const r = q * q;
   return (
-    ((((((IA[0] * r + IA[1]) * r + IA[2]) * r + IA[3]) * r + IA[4]) * r + IA[5]) * q) /
-    (((((IB[0] * r + IB[1]) * r + IB[2]) * r + IB[3]) * r + IB[4]) * r + 1)
+    ((((((-3.969683028665376e1 * r + 2.209460984245205e2) * r + -2.759285104469687e2) * r + 1.38357751867269e2) * r + -3.066479806614716e1) * r + 2.506628277459239) * q) /
+    (((((-5.447609879822406e1 * r + 1.615858368580409e2) * r + -1.556989798598866e2) * r + 6.680131188771972e1) * r + -1.328068155288572e1) * r + 1)
   );
 }

@@ -10,19 +10,19 @@
  * The bracket cancels when t is small or h very negative, so four evaluation regimes are used:
  *  1. h + t < -9.79 and h < -10: asymptotic expansion of M(h+t) - M(h-t) in 1/(h±t);
  *  2. t < 0.21: Taylor series in t of the odd part of M (derivatives by M' = 1 + uM recurrence);
- *  3. h + t > 0.85: b is dominated by its first term; plain Φ differences lose nothing;
+ *  3. h + t > 0: b = e^{x/2} minus its gap to that bound, the gap computed from erfcx directly;
  *  4. otherwise the erfcx form above.
  * The regime bounds follow Jäckel; the series here are derived independently (see comments).
  */
-import { erfcx, INV_SQRT_2PI, normCdf } from './normal.js';
+import { erfcxPos, INV_SQRT_2PI } from './normal.js';
 
 const SQRT_PI_OVER_2 = 1.2533141373155003; // √(π/2): M(u) = √(π/2) erfcx(-u/√2)
 const ASYMPTOTIC_H = -10;
 const SMALL_T = 0.21;
 
-/** M(u) = Φ(u)/φ(u). */
-function mills(u: number): number {
-  return SQRT_PI_OVER_2 * erfcx(-u * Math.SQRT1_2);
+/** M(u) = Φ(u)/φ(u) for u <= 0 (erfcx of a non-negative argument: no exp beyond |u| > 0.66). */
+function millsNeg(u: number): number {
+  return SQRT_PI_OVER_2 * erfcxPos(-u * Math.SQRT1_2);
 }
 
 // Binomial sums S_n(e) = Σ_i C(2n+1, 2i+1) e^i as coefficient rows, n = 0..MAX_ASYMPTOTIC_TERMS.
@@ -67,7 +67,7 @@ function asymptoticBlack(h: number, t: number, g: number): number {
 }
 
 /** The last vega computed by normalisedOtmCallAndVega (saves a second exp in the IV iteration). */
-export const lastVega = { value: 0 };
+export const lastVega = { value: 0.5 }; // a double from the start: stored in place, never boxed
 
 // 1/k! for the odd k of the small-t series.
 const INV_FACT = [1, 1 / 6, 1 / 120, 1 / 5040, 1 / 362880, 1 / 39916800, 1 / 6227020800, 1 / 1307674368000];
@@ -75,10 +75,12 @@ const INV_FACT = [1, 1 / 6, 1 / 120, 1 / 5040, 1 / 362880, 1 / 39916800, 1 / 622
 /**
  * Regime 2. M(h+t) - M(h-t) = 2 Σ_{k odd} M^{(k)}(h) t^k / k!, with M' = 1 + hM and
  * M^{(n+1)} = h M^{(n)} + n M^{(n-1)} (from Φ' = φ, φ' = -uφ). For t < 0.21 and h >= -10 eight
- * terms (k <= 15) leave a remainder below 1e-17 relative.
+ * terms (k <= 15) leave a remainder below 1e-17 relative. Every M^{(k)} is positive
+ * (M^{(k)}(u) = ∫_0^∞ w^k e^{uw - w²/2} dw), so the terms are positive and shrink at least
+ * geometrically: the sum stops once a term is below 1e-17 of it.
  */
 function smallTSum(h: number, t: number): number {
-  let m0 = mills(h); // M^{(k-1)}
+  let m0 = millsNeg(h); // M^{(k-1)}
   let m1 = 1 + h * m0; // M^{(k)}, k = 1
   const t2 = t * t;
   let power = t;
@@ -90,13 +92,27 @@ function smallTSum(h: number, t: number): number {
     m0 = mEven;
     m1 = mOdd;
     power *= t2;
-    sum += m1 * power * INV_FACT[j];
+    const term = m1 * power * INV_FACT[j];
+    sum += term;
+    if (term < 1e-17 * sum) break;
   }
   return 2 * sum;
 }
 
-/** Normalised out-of-the-money call, x <= 0, s > 0; also leaves ∂b/∂s in lastVega.value. */
-export function normalisedOtmCallAndVega(x: number, s: number): number {
+/**
+ * Normalised out-of-the-money call b(x, s), x <= 0, s > 0, given bMax = e^{x/2} (the caller
+ * usually has it); leaves ∂b/∂s in lastVega.value. One exp (the vega) per call in every regime:
+ *  - h + t > 0 (regime 3 and the upper part of 4): with u = h + t, v = t - h >= u and
+ *    g = φ(h) e^{-t²/2} = bMax φ(u), the identity g M(u) = bMax - g √(π/2) erfcx(u/√2) gives
+ *      b = bMax - g √(π/2) [erfcx(u/√2) + erfcx(v/√2)],
+ *    i.e. the bound minus the exactly computed gap bMax Φ(-u) + e^{-x/2} Φ(-v). The gap is
+ *    < 1/2 of bMax for u > 0.85 (no cancellation); for 0 < u <= 0.85 it cancels no worse than
+ *    M(h+t) - M(h-t) did (a few ulp).
+ *  - h + t <= 0: g [M(h+t) - M(h-t)] with both Mills ratios at non-positive arguments.
+ * The rounding of h² + t² in g costs (h² + t²) ε/2 relative in b, which the elasticity
+ * s b'/b >= ~h² of b divides back to ~ε in an implied volatility.
+ */
+export function otmCallAndVega(x: number, s: number, bMax: number): number {
   if (!(s > 0)) {
     lastVega.value = 0;
     return 0;
@@ -108,11 +124,15 @@ export function normalisedOtmCallAndVega(x: number, s: number): number {
   let b: number;
   if (h < ASYMPTOTIC_H && h + t < ASYMPTOTIC_H + SMALL_T) b = asymptoticBlack(h, t, g);
   else if (t < SMALL_T) b = g * smallTSum(h, t);
-  else if (h + t > 0.85) {
-    // Regime 3: the first term dominates (b > ~85% of its bound); no cancellation to fear.
-    b = Math.exp(0.5 * x) * normCdf(h + t) - Math.exp(-0.5 * x) * normCdf(h - t);
-  } else b = g * (mills(h + t) - mills(h - t)); // Regime 4.
+  else if (h + t > 0) {
+    b = bMax - g * SQRT_PI_OVER_2 * (erfcxPos((h + t) * Math.SQRT1_2) + erfcxPos((t - h) * Math.SQRT1_2));
+  } else b = g * (millsNeg(h + t) - millsNeg(h - t)); // Regime 4.
   return b > 0 ? b : 0;
+}
+
+/** Normalised out-of-the-money call, x <= 0, s > 0; also leaves ∂b/∂s in lastVega.value. */
+export function normalisedOtmCallAndVega(x: number, s: number): number {
+  return otmCallAndVega(x, s, Math.exp(0.5 * x));
 }
 
 /** Normalised out-of-the-money call, x <= 0, s > 0. */

@@ -65,6 +65,7 @@ export class CosGpu {
     const planA = new Float64Array(nPlans);
     const planB = new Float64Array(nPlans);
     const planC2 = new Float64Array(nPlans);
+    const planC1 = new Float64Array(nPlans);
     let stride = 1;
     for (let s = 0; s < n; s++) {
       const p = params.subarray(s * P, (s + 1) * P);
@@ -73,11 +74,12 @@ export class CosGpu {
         const plan = cosPlan(model, p, T, this.options);
         const j = s * E + e;
         const [ahi, alo] = split12(-plan.a / (plan.b - plan.a));
-        planData.set([plan.a, Math.PI / (plan.b - plan.a), plan.n, plan.c2, ahi, alo, T, 0], j * 16);
+        planData.set([plan.a, Math.PI / (plan.b - plan.a), plan.n, plan.c2, ahi, alo, T, plan.c1], j * 16);
         for (let i = 0; i < P; i++) planData[j * 16 + 8 + i] = p[i];
         planA[j] = plan.a;
         planB[j] = plan.b;
         planC2[j] = plan.c2;
+        planC1[j] = plan.c1;
         stride = Math.max(stride, plan.n);
       }
     }
@@ -127,8 +129,11 @@ export class CosGpu {
         const kappa = quotes.strike[m] / F;
         let put = 0;
         if (!skip[r]) {
-          // Control variate: the Black-Scholes put with the model's variance, closed form in f64.
-          const bs = Math.sqrt(kappa) * normalisedBlack(-Math.log(kappa), Math.sqrt(planC2[j]), false);
+          // Control variate: the put on X ~ N(c1, c2) (the model's mean and variance), closed form
+          // in f64: E[(kappa - e^X)^+] = e^s P_Black(F = 1, K = kappa e^-s, sd sqrt(c2)), s = c1 + c2/2.
+          const sh = planC1[j] + 0.5 * planC2[j];
+          const ks = kappa * Math.exp(-sh);
+          const bs = Math.exp(sh) * Math.sqrt(ks) * normalisedBlack(-Math.log(ks), Math.sqrt(planC2[j]), false);
           put = Math.min(Math.max(bs + diff[r], 0), kappa);
         }
         const v = quotes.isCall[m] ? Math.max(put + 1 - kappa, 0) : put;

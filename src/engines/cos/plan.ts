@@ -27,6 +27,8 @@ export interface CosPlan {
   n: number;
   /** Variance of X_T (c2), used as the Black-Scholes control variate's total variance. */
   c2: number;
+  /** Mean of X_T (c1): the f32 kernel's normal control variate is centred here. */
+  c1: number;
 }
 
 export function cosPlan(model: Model, p: Float64Array, T: number, options: CosOptions = {}): CosPlan {
@@ -51,17 +53,17 @@ export function cosPlan(model: Model, p: Float64Array, T: number, options: CosOp
   const small = (k: number) => bound(k) < logTol;
   // Doubling then bisection for the first k with bound(k) < logTol.
   let lo = o.minTerms;
-  if (small(lo)) return { a, b, n: lo, c2 };
+  if (small(lo)) return { a, b, n: lo, c2, c1 };
   let hi = lo * 2;
   while (hi < o.maxTerms && !small(hi)) {
     lo = hi;
     hi *= 2;
   }
-  if (hi >= o.maxTerms) return { a, b, n: o.maxTerms, c2 };
+  if (hi >= o.maxTerms) return { a, b, n: o.maxTerms, c2, c1 };
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (small(mid)) hi = mid;
     else lo = mid;
   }
-  return { a, b, n: hi + 1, c2 };
+  return { a, b, n: hi + 1, c2, c1 };
 }

@@ -6,7 +6,8 @@
 import { runOnBackend, silentLogger, type Backend, type Logger } from '../../backends/backend.js';
 import type { Model } from '../../models/types.js';
 import type { BatchPrices, QuoteSet, SurfacePricer } from '../pricer.js';
-import { cosPricesBatch } from './cpu.js';
+import { hasFourierExtras } from '../../models/complex.js';
+import { cosPricesAndGradient, cosPricesBatch } from './cpu.js';
 import { checkQuotes, groupByExpiry } from './expiries.js';
 import { CosGpu, gpuSupportsModel } from './gpu.js';
 import type { CosOptions } from './plan.js';
@@ -36,7 +37,7 @@ export async function createCosPricer(
       ? new CosGpu(backend.gpu, model, quotes, groups, options.gpu)
       : undefined;
   const P = model.params.length;
-  return {
+  const pricer: SurfacePricer = {
     model,
     quotes,
     async priceBatch(params: Float64Array, n: number): Promise<BatchPrices> {
@@ -49,4 +50,14 @@ export async function createCosPricer(
     gpuBytes: () => gpu?.gpuBytes() ?? 0,
     dispose: () => gpu?.dispose(),
   };
+  if (hasFourierExtras(model)) {
+    // f64 on the CPU whatever the backend: one parameter set costs about (P + 1) price
+    // evaluations' worth of strike sums, less than the 2P of central differences, and exact.
+    pricer.priceAndGradient = async (params: Float64Array) => {
+      if (params.length < P) throw new RangeError(`params holds ${params.length} values, need ${P}`);
+      const r = cosPricesAndGradient(model, params, quotes, options.cpu, groups);
+      return { prices: r.prices, gradient: r.gradient, backend: 'cpu' as const };
+    };
+  }
+  return pricer;
 }

@@ -1,0 +1,82 @@
+/**
+ * bench/mc: Monte Carlo Heston path-steps per second, CPU f64 twin and WebGPU f32, against
+ * QuantLib's MCEuropeanHestonEngine (same QE scheme with martingale correction, antithetic pairs)
+ * in the same run. One path-step = one path advanced one time step (a pair counts as two paths).
+ * volfit prices all strikes from one set of paths; QuantLib prices one option per simulation, so
+ * the comparison uses one option (plus a 20-strike row for volfit alone).
+ */
+import { Bench } from 'tinybench';
+import { selectBackend, silentLogger } from '../src/backends/backend.js';
+import { createMcPricer } from '../src/engines/mc/pricer.js';
+import type { QuoteSet } from '../src/engines/pricer.js';
+import { heston } from '../src/models/heston.js';
+import { quantlibAvailable, runQuantLib } from './lib/quantlib.js';
+import { recordResults, type BenchRow } from './lib/results.js';
+
+const S = 100, RATE = 0.02, DAYS = 365;
+const PARAMS = [0.04, 1.5, 0.06, 0.6, -0.7];
+const STEPS = 100;
+
+function quotes(strikes: number[]): QuoteSet {
+  const T = DAYS / 365;
+  const F = S * Math.exp(RATE * T);
+  return {
+    forward: Float64Array.from(strikes, () => F),
+    strike: Float64Array.from(strikes),
+    T: Float64Array.from(strikes, () => T),
+    isCall: Uint8Array.from(strikes, () => 1),
+    discount: Float64Array.from(strikes, () => Math.exp(-RATE * T)),
+  };
+}
+
+export async function run(): Promise<void> {
+  const hasQl = quantlibAvailable();
+  const ql = hasQl
+    ? runQuantLib<{ path_steps_per_s: number; price: number; error_estimate: number; paths: number }>('mc.py', {
+        spot: S, rate: RATE, div: 0, params: PARAMS, days: DAYS, strike: 100, samples: 4000, steps: STEPS, seed: 42,
+      })
+    : undefined;
+  if (ql) console.log('QuantLib', ql);
+  const cpu = await selectBackend('cpu', silentLogger);
+  const auto = await selectBackend('auto', silentLogger);
+  const rows: BenchRow[] = [];
+  const params = Float64Array.from(PARAMS);
+  for (const backend of auto.name === 'webgpu' ? [cpu, auto] : [cpu]) {
+    for (const strikes of [[100], Array.from({ length: 20 }, (_, i) => 70 + 3 * i)]) {
+      const paths = 20_000;
+      const pricer = createMcPricer(heston, quotes(strikes), backend, { paths, steps: STEPS, seed: 42 });
+      const first = await pricer.priceBatch(params, 1); // warm-up: compiles pipelines once
+      const bench = new Bench({ time: 1000, iterations: 2 });
+      bench.add('mc', async () => {
+        await pricer.priceBatch(params, 1);
+      });
+      await bench.run();
+      const res = bench.tasks[0].result;
+      if (res?.state !== 'completed') throw new Error(`bench task did not complete (${res?.state})`);
+      const perCall = res.latency.mean / 1000;
+      const pathSteps = 2 * pricer.plan.units * pricer.plan.nSteps;
+      const perS = pathSteps / perCall;
+      const row: BenchRow = {
+        name: `mc heston ${backend.name} ${strikes.length} strike${strikes.length > 1 ? 's' : ''}`,
+        volfit_per_s: perS,
+        quantlib_per_s: strikes.length === 1 ? ql?.path_steps_per_s : undefined,
+        ratio: strikes.length === 1 && ql ? perS / ql.path_steps_per_s : undefined,
+        // MC vs MC: the difference over the combined standard error, not a relative error.
+        z_vs_quantlib: strikes.length === 1 && ql ? (first.prices[0] - ql.price) / Math.hypot(first.stderr![0], ql.error_estimate) : undefined,
+        stderr: first.stderr![0],
+        paths,
+        steps: STEPS,
+        gpu_bytes: pricer.gpuBytes(),
+      };
+      rows.push(row);
+      console.log(row);
+      pricer.dispose();
+    }
+  }
+  recordResults(rows, 'mc (Monte Carlo Heston)', [
+    'Heston (0.04, 1.5, 0.06, 0.6, -0.7), S=100, r=0.02, T=1, 100 steps, antithetic; volfit_per_s and quantlib_per_s are path-steps per second.',
+    'QuantLib 1.29 MCEuropeanHestonEngine (pseudorandom, QE with martingale correction, antithetic, 8,000 paths), timed inside Python around NPV(); one option per simulation.',
+    'volfit adds a Black-Scholes control variate and prices every strike from the same paths (the 20-strike rows); z_vs_quantlib = price difference / combined standard error.',
+    'webgpu rows run on SwiftShader (Vulkan on the CPU): a correctness stand-in, not GPU speed; they include f64 table set-up, upload and readback.',
+  ]);
+}

@@ -1,0 +1,360 @@
+/**
+ * calibrate(quotes, options): fit a model to a quote set. The orchestration only: quotes are
+ * prepared in ./quotes, the objective in ./objective, optimizers in ./lm and ./de, the route in
+ * ./route, covariances and priors in ./posterior. Pricing is whatever SurfacePricer the factory
+ * builds (COS on the CPU or WebGPU); every parameter update happens here in f64.
+ *
+ * Stages: [global (DE)] -> Levenberg-Marquardt on first-order IV residuals -> polish with exact IV
+ * residuals (objective 'iv') -> one final exact evaluation for the reported residuals and RMSE.
+ */
+import type { Model } from '../models/types.js';
+import type { QuoteSet, SurfacePricer } from '../engines/pricer.js';
+import { selectBackend, silentLogger, type Backend, type BackendRequest, type Logger } from '../backends/backend.js';
+import { prepareQuotes, modelImpliedVols, subsampleQuotes, type CalibrationQuote, type PreparedQuotes } from './quotes.js';
+
+/** Quote count above which the search runs on a subsample first (see CalibrateOptions.subsample). */
+export const SUBSAMPLE_ABOVE = 600;
+import { Objective, sumSquares, type ObjectiveKind } from './objective.js';
+import { levenbergMarquardt, type LmOptions, type LmResult } from './lm.js';
+import { differentialEvolution, type DeOptions } from './de.js';
+import { posterior, priorFromFit, type PriorSource } from './posterior.js';
+import { resolveBounds, toModel, toUnconstrained, CalibrationInputError, type Bounds } from './transforms.js';
+import { chooseRoute, pinnedParams, type RouteRequest, type StartKind } from './route.js';
+import type { CalibrationResult, RouteName } from './result.js';
+import { createCosPricer } from '../engines/cos/pricer.js';
+
+export type PricerFactory = (model: Model, quotes: QuoteSet, backend: Backend) => SurfacePricer | Promise<SurfacePricer>;
+
+export interface ProgressEvent {
+  stage: 'probe' | 'global' | 'lm' | 'polish';
+  iteration: number;
+  objective: number;
+  evaluations: number;
+  seconds: number;
+}
+
+export interface CalibrateOptions {
+  model: Model;
+  /** Builds the pricer for the quotes kept; default: the COS engine on the chosen backend. */
+  createPricer?: PricerFactory;
+  /** Default 'auto'. A Backend object is used as given. */
+  backend?: BackendRequest | Backend;
+  /** Default 'iv'. */
+  objective?: ObjectiveKind;
+  /** Parameters to start from (missing ones take the model's initial value), or a previous fit (warm start). */
+  start?: Record<string, number> | PriorSource;
+  /** A previous fit whose parameters and covariance become a Gaussian prior (MAP fit). */
+  prior?: PriorSource;
+  route?: RouteRequest;
+  /** Bounds overriding the model's, e.g. {kappa: [0.1, 10]}. */
+  bounds?: Record<string, readonly [number, number]>;
+  /** 'penalty' adds the model's constraints (Heston: Feller) as a penalty; default 'ignore'. */
+  constraints?: 'ignore' | 'penalty';
+  /** Weight of the constraint penalty (default 1: a violation of 1 costs as much as every quote off by one unit). */
+  penaltyWeight?: number;
+  lm?: LmOptions;
+  de?: DeOptions;
+  /**
+   * Above this many usable quotes the search stages run on a stratified subsample (default 600);
+   * false: never.
+   */
+  subsample?: number | false;
+  /** Polish with exact IV residuals after the first-order fit (default true for objective 'iv'). */
+  polish?: boolean;
+  log?: Logger;
+  progress?: (e: ProgressEvent) => void;
+}
+
+function isFit(s: unknown): s is PriorSource {
+  return typeof s === 'object' && s !== null && 'model' in s && 'params' in s && typeof (s as PriorSource).params === 'object';
+}
+
+function startVector(model: Model, bounds: Bounds, opts: CalibrateOptions): { p: Float64Array; kind: StartKind } {
+  let values: Record<string, number> = {};
+  let kind: StartKind = 'default';
+  if (opts.start !== undefined) {
+    if (isFit(opts.start)) {
+      if (opts.start.model !== model.name) {
+        throw new CalibrationInputError(`start is a ${opts.start.model} fit, but the model being calibrated is ${model.name}`);
+      }
+      values = opts.start.params;
+      kind = 'fit';
+    } else {
+      values = opts.start as Record<string, number>;
+      kind = 'user';
+    }
+  } else if (opts.prior) {
+    values = opts.prior.params;
+    kind = 'prior';
+  }
+  const names = model.params.map((s) => s.name);
+  const unknown = Object.keys(values).filter((k) => !names.includes(k));
+  if (unknown.length) throw new CalibrationInputError(`start: unknown ${model.name} parameter(s) ${unknown.join(', ')}; expected ${names.join(', ')}`);
+  const p = Float64Array.from(model.params, (s, i) => {
+    const v = values[s.name] ?? s.initial;
+    if (!Number.isFinite(v) || v < bounds.lower[i] || v > bounds.upper[i]) {
+      throw new CalibrationInputError(`start ${s.name}=${v} is outside the bounds [${bounds.lower[i]}, ${bounds.upper[i]}]`);
+    }
+    return v;
+  });
+  return { p, kind };
+}
+
+/**
+ * The search cube of the global stage and the probe. A positive parameter whose bounds span more
+ * than two decades (Heston kappa in [1e-3, 50], Bates lambda in [0, 200]) is searched
+ * log-uniformly over [max(lo, hi 1e-4), hi]: uniform sampling would put almost every point in the
+ * top decade (lambda > 20), where no market lives. Other finite bounds map linearly; infinite
+ * ones to a window around the start.
+ */
+function searchCube(bounds: Bounds, start: Float64Array) {
+  const p = start.length;
+  const lo = new Float64Array(p);
+  const hi = new Float64Array(p);
+  const logScale = new Uint8Array(p);
+  for (let j = 0; j < p; j++) {
+    const l = bounds.lower[j];
+    const h = bounds.upper[j];
+    const s = Math.max(Math.abs(start[j]), 1);
+    lo[j] = Number.isFinite(l) ? l : start[j] - 10 * s;
+    hi[j] = Number.isFinite(h) ? h : start[j] + 10 * s;
+    if (l >= 0 && Number.isFinite(h) && h / Math.max(l, 1e-300) > 100) {
+      logScale[j] = 1;
+      lo[j] = Math.log(Math.max(l, h * 1e-4));
+      hi[j] = Math.log(h);
+    }
+  }
+  const toModelUnits = (u: Float64Array) =>
+    Float64Array.from(u, (x, j) => {
+      const v = lo[j] + x * (hi[j] - lo[j]);
+      return logScale[j] ? Math.min(Math.max(Math.exp(v), bounds.lower[j]), bounds.upper[j]) : v;
+    });
+  return {
+    toZ: (u: Float64Array) => toUnconstrained(toModelUnits(u), bounds),
+    fromZ: (z: Float64Array) =>
+      Float64Array.from(toModel(z, bounds), (x, j) => ((logScale[j] ? Math.log(Math.max(x, 1e-300)) : x) - lo[j]) / (hi[j] - lo[j])),
+  };
+}
+
+export async function calibrate(quotes: readonly CalibrationQuote[], opts: CalibrateOptions): Promise<CalibrationResult> {
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const log = opts.log ?? silentLogger;
+  const model = opts.model;
+  const P = model.params.length;
+  const kind = opts.objective ?? 'iv';
+  const bounds = resolveBounds(model, opts.bounds);
+  const priorInfo = opts.prior ? priorFromFit(model, opts.prior, bounds) : undefined;
+  const start = startVector(model, bounds, opts);
+  const prep = prepareQuotes(quotes);
+  if (prep.m < P && !priorInfo) {
+    throw new CalibrationInputError(`${prep.m} usable quote(s) cannot determine ${P} ${model.name} parameters (need at least ${P}, or a prior)`);
+  }
+  const backend = typeof opts.backend === 'object' ? opts.backend : await selectBackend(opts.backend ?? 'auto', log);
+  const pricer = await (opts.createPricer ?? ((m, q, b) => createCosPricer(m, q, b, { log })))(model, prep.set, backend);
+  try {
+    const objectiveOptions = {
+      kind,
+      prior: priorInfo?.prior,
+      noise: priorInfo?.noise,
+      constraintPenalty: opts.constraints === 'penalty' ? (opts.penaltyWeight ?? 1) : 0,
+    };
+    const objective = new Objective(model, prep, pricer, bounds, objectiveOptions);
+    const onGpu = backend.name === 'webgpu';
+    // f64 prices: forward differences at ~sqrt(noise). f32 prices (~1e-7 relative): central
+    // differences with a step well above that noise, and tolerances at the f32 floor.
+    const lmBase: LmOptions = onGpu
+      ? { fdScheme: 'central', fdStep: 3e-3, ftol: 1e-9, xtol: 1e-7, gtol: 1e-7, speculative: false }
+      : { fdScheme: 'forward', fdStep: 1e-7, ftol: 1e-10, xtol: 1e-10, gtol: 1e-10, speculative: false };
+    // An exact fit: IV RMSE 1e-10 (1e-8 vol points) is far below any quote's precision and pins
+    // parameters far better than 1e-4; iterating further only spends evaluations. Price fits: 1e-12
+    // of the mean price. Not with a prior (the objective then has a non-zero minimum anyway).
+    const meanPrice = prep.marketPrice.reduce((a, b) => a + b, 0) / prep.m;
+    lmBase.fabs = priorInfo ? 0 : kind === 'iv' ? 1e-20 : (1e-12 * meanPrice) ** 2;
+    const history: CalibrationResult['history'] = [];
+    let iterations = 0;
+    const report = (stage: ProgressEvent['stage'], iteration: number, f: number) =>
+      opts.progress?.({ stage, iteration, objective: f, evaluations: objective.evaluations, seconds: seconds() });
+
+    const runLm = async (obj: Objective, z: Float64Array, stage: 'lm' | 'polish', extra: LmOptions = {}): Promise<LmResult> => {
+      const res = await levenbergMarquardt(obj, z, {
+        ...lmBase,
+        ...opts.lm,
+        ...extra,
+        // fabs is per quote: scale by the quote count of the objective this stage runs on.
+        fabs: (extra.fabs ?? opts.lm?.fabs ?? lmBase.fabs ?? 0) * obj.m,
+        onIteration: (it, f) => {
+          history.push({ stage, objective: f });
+          report(stage, it, f);
+        },
+      });
+      iterations += res.iterations;
+      return res;
+    };
+    const cube = searchCube(bounds, start.p);
+    const runGlobal = async (obj: Objective, include: Float64Array[]) => {
+      // DE costs population x generations evaluations: on the CPU a budget of about 30 x 30; on
+      // WebGPU a generation is one dispatch, so a larger population costs little more.
+      const de = await differentialEvolution(obj, {
+        cube,
+        include,
+        population: onGpu ? Math.max(10 * P, 40) : Math.max(6 * P, 20),
+        generations: onGpu ? 60 : 30,
+        ...opts.de,
+        onGeneration: (g, f) => {
+          history.push({ stage: 'global', objective: f });
+          report('global', g, f);
+        },
+      });
+      iterations += de.generations;
+      return de;
+    };
+
+    const z0 = toUnconstrained(start.p, bounds);
+    const routeRequest = opts.route ?? 'auto';
+    // Large quote sets: the search runs on a stratified subsample and LM finishes on all quotes.
+    // Not for warm starts (already near: LM on all quotes directly) or an explicit opt-out.
+    const warm = start.kind === 'fit' || start.kind === 'prior';
+    const subThreshold = opts.subsample === false ? Infinity : (opts.subsample ?? SUBSAMPLE_ABOVE);
+    let sub: { prep: PreparedQuotes; pricer: SurfacePricer; objective: Objective } | undefined;
+    if (!warm && prep.m > subThreshold) {
+      const subPrep = subsampleQuotes(prep);
+      const subPricer = await (opts.createPricer ?? ((m, q, b) => createCosPricer(m, q, b, { log })))(model, subPrep.set, backend);
+      sub = { prep: subPrep, pricer: subPricer, objective: new Objective(model, subPrep, subPricer, bounds, objectiveOptions) };
+    }
+    const searchObjective = sub?.objective ?? objective;
+    let fit: LmResult;
+    let routeName: RouteName;
+    let reason: string;
+    try {
+      const decision = await chooseRoute({
+        request: routeRequest,
+        startKind: start.kind,
+        dimension: P,
+        quotes: prep.m,
+        backend: backend.name,
+        probe: async (points) => (await searchObjective.residuals(points, points.length / P)).r.map(sumSquares),
+        z0,
+        cube,
+      });
+      report('probe', 0, decision.startObjective ?? NaN);
+      routeName = decision.name;
+      reason = decision.reason;
+      if (decision.name === 'global+lm') {
+        const de = await runGlobal(searchObjective, [z0]);
+        fit = await runLm(searchObjective, de.z, 'lm');
+      } else {
+        fit = await runLm(searchObjective, z0, 'lm');
+        const pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
+        const suspect = routeRequest === 'auto' && (!Number.isFinite(fit.f) || !fit.converged || pinned.length > 0);
+        if (suspect) {
+          const why = !Number.isFinite(fit.f)
+            ? 'the start gives non-finite prices'
+            : !fit.converged
+              ? `LM did not converge (${fit.reason})`
+              : `LM ended with ${pinned.join(', ')} at a bound`;
+          const de = await runGlobal(searchObjective, Number.isFinite(fit.f) ? [fit.z, z0] : [z0]);
+          const second = await runLm(searchObjective, de.z, 'lm');
+          routeName = 'lm+global';
+          if (second.f < fit.f || !Number.isFinite(fit.f)) {
+            reason = `${reason}; ${why}, so a global stage ran and improved the objective from ${fit.f.toExponential(3)} to ${second.f.toExponential(3)}`;
+            fit = second;
+          } else {
+            reason = `${reason}; ${why}, so a global stage ran but found nothing better (kept the LM fit)`;
+          }
+        }
+      }
+      if (sub && Number.isFinite(fit.f)) {
+        reason = `${reason}; search on a stratified subsample of ${sub.prep.m} of ${prep.m} quotes (${sub.objective.evaluations} sets priced), then LM on all quotes`;
+        fit = await runLm(objective, fit.z, 'lm');
+      }
+    } finally {
+      sub?.pricer.dispose();
+    }
+    if (!Number.isFinite(fit.f)) {
+      throw new CalibrationInputError(
+        `no parameter set the optimizer tried could be priced (${objective.lastPricingError ?? 'non-finite model prices'})`,
+      );
+    }
+
+    // Polish: the same fit with exact IV residuals (inverting model prices), from the first-order optimum.
+    // Skipped when the first-order fit is already exact to 1e-7 in vol RMS: the exact residual
+    // differs from the first-order one by O(r^2) (volga / vega), ~1e-14 there.
+    const exactAlready = !priorInfo && fit.f <= prep.m * 1e-14;
+    if (kind === 'iv' && (opts.polish ?? true) && !exactAlready) {
+      objective.ivMode = 'exact';
+      const pol = await runLm(objective, fit.z, 'polish', { maxIterations: 50 });
+      if (Number.isFinite(pol.f)) fit = pol;
+    }
+
+    const subEvaluations = sub?.objective.evaluations;
+    // Final exact evaluation at the fit for the report.
+    objective.ivMode = 'exact';
+    const zFit = fit.z;
+    const pFit = toModel(zFit, bounds);
+    const prices = await objective.prices(zFit, 1);
+    const finalR = objective.residualsFromPrices(zFit, prices, 0);
+    const f = sumSquares(finalR);
+    const modelIv = modelImpliedVols(prep, prices);
+    let se2 = 0, np = 0, sp2 = 0;
+    const residuals: CalibrationResult['residuals'] = [];
+    for (let i = 0; i < prep.m; i++) {
+      const iv = modelIv[i];
+      if (iv !== null) { se2 += (iv - prep.marketIv[i]) ** 2; np++; }
+      sp2 += (prices[i] - prep.marketPrice[i]) ** 2;
+      residuals.push({ row: prep.rows[i], market_iv: prep.marketIv[i], model_iv: iv, weight: prep.weight[i] });
+    }
+    let fData = 0;
+    for (let i = 0; i < prep.m; i++) fData += finalR[i] * finalR[i];
+    const s = priorInfo?.noise ?? 1;
+    const dof = prep.m - P;
+    const noise = dof > 0 ? s * Math.sqrt(fData / dof) : s;
+    const scale = priorInfo ? 1 : dof > 0 ? fData / dof : NaN;
+    const post = Number.isFinite(scale)
+      ? posterior(fit.J, prep.m + (priorInfo ? P : 0), P, zFit, bounds, scale)
+      : { covariance: null, stderr: new Float64Array(P).fill(NaN), correlation: null };
+    const names = model.params.map((x) => x.name);
+    const num = (v: number) => (Number.isFinite(v) ? v : null);
+    return {
+      model: model.name,
+      params: Object.fromEntries(names.map((n, i) => [n, pFit[i]])),
+      stderr: Object.fromEntries(names.map((n, i) => [n, num(post.stderr[i])])),
+      rmse_iv: np > 0 ? Math.sqrt(se2 / np) : null,
+      rmse_price: Math.sqrt(sp2 / prep.m),
+      objective: f,
+      iterations,
+      evaluations: objective.evaluations + (subEvaluations ?? 0),
+      route: { name: routeName, reason },
+      converged: fit.converged,
+      backend: objective.lastBackend,
+      seconds: seconds(),
+      quotes: { used: prep.m, excluded: prep.excluded },
+      residuals,
+      objective_kind: kind,
+      correlations: post.correlation
+        ? Object.fromEntries(names.map((a, i) => [a, Object.fromEntries(names.map((b, j) => [b, num(post.correlation![i * P + j])]))]))
+        : null,
+      covariance: post.covariance ? names.map((_, i) => names.map((__, j) => post.covariance![i * P + j])) : null,
+      noise,
+      history,
+      message: lmMessage(fit),
+      bounds: Object.fromEntries(names.map((n, i) => [n, [bounds.lower[i], bounds.upper[i]] as [number, number]])),
+      prior: priorInfo !== undefined,
+    };
+  } finally {
+    pricer.dispose();
+  }
+}
+
+function lmMessage(fit: LmResult): string {
+  switch (fit.reason) {
+    case 'gtol': return 'converged: gradient orthogonal to the residuals (gtol)';
+    case 'ftol': return 'converged: relative decrease of the objective below ftol';
+    case 'xtol': return 'converged: relative parameter step below xtol';
+    case 'fabs': return 'converged: exact fit';
+    case 'stalled': return 'converged at the precision floor of the prices (no further decrease possible)';
+    case 'max-iterations': return 'not converged: iteration limit reached';
+    case 'max-evaluations': return 'not converged: evaluation limit reached';
+    case 'non-finite-start': return 'not converged: non-finite prices';
+  }
+}

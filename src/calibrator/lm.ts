@@ -1,0 +1,206 @@
+/**
+ * Levenberg-Marquardt on a batched least-squares problem in an unconstrained space (bounds are
+ * handled by the transform, so every step is feasible).
+ *
+ * Jacobian: finite differences, with the base point and all P perturbed points priced in ONE
+ * batch (P+1 sets forward, 2P+1 central). With `speculative`, the trial point and its
+ * perturbations go out together: an accepted step (the common case) then costs a single batch,
+ * one GPU round trip per iteration instead of two; on the CPU that would waste P evaluations per
+ * rejected step, so it is off there.
+ *
+ * Damping: Marquardt's diagonal scaling with Nielsen's update (lambda shrinks by up to 3x on a good
+ * step, doubles-and-more on a bad one). A trial whose residuals are not finite (NaN prices) is a
+ * rejected step, never an accepted one.
+ *
+ * Convergence (first met wins; all relative, so they do not depend on units):
+ * - 'gtol': max_j |g_j| / sqrt(A_jj f) <= gtol (cosine between residual and every Jacobian column);
+ * - 'ftol': an accepted step reduced f by < ftol f and predicted < ftol f;
+ * - 'xtol': an accepted step with |dz| <= xtol (|z| + xtol);
+ * - 'fabs': f <= fabs (an exact fit);
+ * - 'stalled': lambda exceeded 1e16 without a decrease. Steps are then ~1e-16 of a gradient step,
+ *   which always decrease a smooth function whose gradient is real: the finite-difference
+ *   gradient is below the precision floor of the prices (f64 COS ~1e-14, f32 ~1e-7), so the fit
+ *   is as good as the prices allow. Reported as converged, with its own message.
+ * Running out of iterations or evaluations is reported as not converged.
+ */
+import { cholesky, choleskySolve, normalEquations } from './linalg.js';
+import { sumSquares } from './objective.js';
+
+export interface LeastSquaresProblem {
+  readonly p: number;
+  readonly size: number;
+  /** Residual vectors of the n points stacked in Z (n x p), priced together. */
+  residuals(Z: Float64Array, n: number): Promise<{ r: Float64Array[] }>;
+}
+
+export interface LmOptions {
+  maxIterations?: number; // default 200
+  maxEvaluations?: number; // default 20,000 parameter sets
+  ftol?: number; // default 1e-12
+  xtol?: number; // default 1e-10
+  gtol?: number; // default 1e-10
+  fabs?: number; // default 0 (absolute: the calibrator scales it by the quote count)
+  /** Relative finite-difference step in z (default 1e-7: about sqrt of f64 pricing noise). */
+  fdStep?: number;
+  fdScheme?: 'forward' | 'central';
+  speculative?: boolean;
+  onIteration?: (iteration: number, f: number) => void;
+}
+
+export type LmReason = 'gtol' | 'ftol' | 'xtol' | 'fabs' | 'stalled' | 'max-iterations' | 'max-evaluations' | 'non-finite-start';
+
+export interface LmResult {
+  z: Float64Array;
+  f: number;
+  r: Float64Array;
+  J: Float64Array;
+  iterations: number;
+  evaluations: number;
+  converged: boolean;
+  reason: LmReason;
+  history: number[];
+}
+
+/** Z rows for the base point and its perturbations; returns the steps used. */
+function stencil(z: Float64Array, step: number, scheme: 'forward' | 'central'): { Z: Float64Array; h: Float64Array; n: number } {
+  const p = z.length;
+  const n = scheme === 'forward' ? p + 1 : 2 * p + 1;
+  const Z = new Float64Array(n * p);
+  const h = Float64Array.from(z, (v) => step * Math.max(1, Math.abs(v)));
+  for (let k = 0; k < n; k++) Z.set(z, k * p);
+  for (let j = 0; j < p; j++) {
+    Z[(1 + j) * p + j] += h[j];
+    if (scheme === 'central') Z[(1 + p + j) * p + j] -= h[j];
+  }
+  return { Z, h, n };
+}
+
+function jacobianFrom(rs: Float64Array[], h: Float64Array, scheme: 'forward' | 'central', size: number): Float64Array | null {
+  const p = h.length;
+  const J = new Float64Array(size * p);
+  const base = rs[0];
+  for (let j = 0; j < p; j++) {
+    const plus = rs[1 + j];
+    const minus = scheme === 'central' ? rs[1 + p + j] : null;
+    const plusOk = Number.isFinite(sumSquares(plus));
+    const minusOk = minus !== null && Number.isFinite(sumSquares(minus));
+    for (let i = 0; i < size; i++) {
+      let d: number;
+      if (plusOk && minusOk) d = (plus[i] - minus![i]) / (2 * h[j]);
+      else if (plusOk) d = (plus[i] - base[i]) / h[j];
+      else if (minusOk) d = (base[i] - minus![i]) / h[j];
+      else return null;
+      J[i * p + j] = d;
+    }
+  }
+  return J;
+}
+
+export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float64Array, opts: LmOptions = {}): Promise<LmResult> {
+  const p = problem.p;
+  const size = problem.size;
+  const maxIt = opts.maxIterations ?? 200;
+  const maxEv = opts.maxEvaluations ?? 20_000;
+  const ftol = opts.ftol ?? 1e-12;
+  const xtol = opts.xtol ?? 1e-10;
+  const gtol = opts.gtol ?? 1e-10;
+  const fabs = opts.fabs ?? 0;
+  const step = opts.fdStep ?? 1e-7;
+  const scheme = opts.fdScheme ?? 'forward';
+  let evaluations = 0;
+
+  // Evaluates the point, with its Jacobian stencil when asked; one batch either way.
+  const evalPoint = async (z: Float64Array, withJ: boolean): Promise<{ r: Float64Array; J: Float64Array | null }> => {
+    if (!withJ) {
+      const { r } = await problem.residuals(z, 1);
+      evaluations += 1;
+      return { r: r[0], J: null };
+    }
+    const st = stencil(z, step, scheme);
+    let { r } = await problem.residuals(st.Z, st.n);
+    evaluations += st.n;
+    if (!Number.isFinite(sumSquares(r[0]))) return { r: r[0], J: null };
+    let J = jacobianFrom(r, st.h, scheme, size);
+    if (!J && scheme === 'forward') {
+      // A forward perturbation hit a non-finite price (e.g. at a model edge): try central.
+      const c = stencil(z, step, 'central');
+      r = (await problem.residuals(c.Z, c.n)).r;
+      evaluations += c.n;
+      J = jacobianFrom(r, c.h, 'central', size);
+    }
+    return { r: r[0], J };
+  };
+
+  let z = Float64Array.from(z0);
+  let cur = await evalPoint(z, true);
+  let f = sumSquares(cur.r);
+  const history = [f];
+  const done = (reason: LmReason, converged: boolean, iterations: number): LmResult => ({
+    z, f, r: cur.r, J: cur.J ?? new Float64Array(size * p), iterations, evaluations, converged, reason, history,
+  });
+  if (!Number.isFinite(f) || !cur.J) return done('non-finite-start', false, 0);
+
+  let { A, g } = normalEquations(cur.J, cur.r, size, p);
+  let lambda = 1e-3 * Math.max(...Array.from({ length: p }, (_, j) => A[j * p + j]), 1e-300);
+  let nu = 2;
+  const speculative = opts.speculative ?? false;
+
+  const gradientCosine = () => {
+    let worst = 0;
+    for (let j = 0; j < p; j++) {
+      const d = Math.sqrt(A[j * p + j] * f);
+      if (d > 0) worst = Math.max(worst, Math.abs(g[j]) / d);
+    }
+    return worst;
+  };
+
+  for (let it = 1; it <= maxIt; it++) {
+    if (f <= fabs) return done('fabs', true, it - 1);
+    if (gradientCosine() <= gtol) return done('gtol', true, it - 1);
+    // Inner loop: raise the damping until a step decreases f.
+    for (;;) {
+      if (evaluations >= maxEv) return done('max-evaluations', false, it - 1);
+      if (lambda > 1e16) return done('stalled', true, it - 1);
+      const M = Float64Array.from(A);
+      for (let j = 0; j < p; j++) M[j * p + j] += lambda * Math.max(A[j * p + j], 1e-12);
+      const L = cholesky(M, p);
+      if (!L) { lambda *= nu; nu *= 2; continue; }
+      const negG = Float64Array.from(g, (v) => -v);
+      const dz = choleskySolve(L, negG, p);
+      const zt = Float64Array.from(z, (v, j) => v + dz[j]);
+      // Predicted decrease of |r + J dz|^2 from f.
+      let dg = 0;
+      let dAd = 0;
+      for (let a = 0; a < p; a++) {
+        dg += dz[a] * g[a];
+        for (let b = 0; b < p; b++) dAd += dz[a] * A[a * p + b] * dz[b];
+      }
+      const pred = -2 * dg - dAd;
+      const trial = await evalPoint(zt, speculative);
+      const ft = sumSquares(trial.r);
+      const rho = Number.isFinite(ft) && pred > 0 ? (f - ft) / pred : -1;
+      if (rho > 1e-4) {
+        const fPrev = f;
+        z = zt;
+        f = ft;
+        cur = trial.J ? trial : await evalPoint(z, true);
+        if (!cur.J) return done('non-finite-start', false, it);
+        ({ A, g } = normalEquations(cur.J, cur.r, size, p));
+        lambda *= Math.max(1 / 3, 1 - (2 * rho - 1) ** 3);
+        nu = 2;
+        history.push(f);
+        opts.onIteration?.(it, f);
+        let dzn = 0;
+        let zn = 0;
+        for (let j = 0; j < p; j++) { dzn += dz[j] * dz[j]; zn += z[j] * z[j]; }
+        if (f <= fabs) return done('fabs', true, it);
+        if (fPrev - f <= ftol * fPrev && pred <= ftol * fPrev) return done('ftol', true, it);
+        if (Math.sqrt(dzn) <= xtol * (Math.sqrt(zn) + xtol)) return done('xtol', true, it);
+        break;
+      }
+      lambda *= nu;
+      nu *= 2;
+    }
+  }
+  return done('max-iterations', false, maxIt);
+}

@@ -1,0 +1,160 @@
+/**
+ * Weighted least squares objective in the unconstrained space z:
+ *
+ *   f(z) = sum_i w_i r_i(z)^2 / s^2  +  |L^-1 (z - mu)|^2  +  penalty,    r_i = model_i - market_i
+ *
+ * with r_i in implied vol (default) or in price; w_i the quote weights normalised to mean 1;
+ * s the noise scale (1 without a prior); mu, L L^T the Gaussian prior (MAP fit); the penalty a
+ * squared violation of the model's constraints (e.g. Feller) when asked for.
+ *
+ * IV residuals have two modes. 'vega': (model price - market price) / vega at the market vol, the
+ * standard first-order IV error, cheap (no inversion) and smooth: used while iterating. 'exact':
+ * the model price inverted to a Black vol (falling back to the vega form for a quote whose model
+ * price has no vol): used to polish the optimum and for every reported residual and RMSE.
+ *
+ * Whole batches of parameter sets are priced with ONE `priceBatch` call (a Jacobian's perturbed
+ * sets, an optimizer's population). A non-finite model price makes that set's objective +Infinity,
+ * which the optimizers treat as a rejected step.
+ */
+import type { Model } from '../models/types.js';
+import type { SurfacePricer } from '../engines/pricer.js';
+import type { PreparedQuotes } from './quotes.js';
+import { blackImpliedVol } from './black.js';
+import { toModel, type Bounds } from './transforms.js';
+
+export type ObjectiveKind = 'iv' | 'price';
+export type IvMode = 'vega' | 'exact';
+
+export interface GaussianPrior {
+  /** Mean in z space. */
+  mean: Float64Array;
+  /** Lower Cholesky factor of the prior covariance in z space (P x P). */
+  chol: Float64Array;
+}
+
+export interface ObjectiveOptions {
+  kind: ObjectiveKind;
+  prior?: GaussianPrior;
+  /** Data residuals are divided by this (the noise of one residual); 1 when absent. */
+  noise?: number;
+  /** Weight of the constraint penalty (0 = constraints ignored). */
+  constraintPenalty?: number;
+}
+
+export interface BatchResiduals {
+  /** n vectors of length `size`; a set with a non-finite price gets a vector of NaN. */
+  r: Float64Array[];
+  backend: 'webgpu' | 'cpu';
+}
+
+export class Objective {
+  readonly p: number;
+  readonly m: number;
+  /** Residual count: data, then prior, then one per constraint when penalised. */
+  readonly size: number;
+  ivMode: IvMode = 'vega';
+  evaluations = 0;
+  lastBackend: 'webgpu' | 'cpu' = 'cpu';
+  /** The last error a pricer threw (its sets were scored as non-finite). */
+  lastPricingError?: string;
+  private readonly invNoise: number;
+  private readonly penaltyScale: number;
+
+  constructor(
+    readonly model: Model,
+    readonly prep: PreparedQuotes,
+    readonly pricer: SurfacePricer,
+    readonly bounds: Bounds,
+    readonly opts: ObjectiveOptions,
+  ) {
+    this.p = model.params.length;
+    this.m = prep.m;
+    this.invNoise = 1 / (opts.noise ?? 1);
+    // sqrt(M) so a constraint violated by 1 costs as much as every quote off by 1 (vol or price unit).
+    this.penaltyScale = opts.constraintPenalty ? Math.sqrt(opts.constraintPenalty * prep.m) : 0;
+    const nCon = this.penaltyScale > 0 ? model.constraints.length : 0;
+    this.size = this.m + (opts.prior ? this.p : 0) + nCon;
+  }
+
+  /** Model-unit parameters of z. */
+  params(z: ArrayLike<number>): Float64Array {
+    return toModel(z, this.bounds);
+  }
+
+  /** Prices all n parameter sets (rows of Z) in one batch. */
+  async prices(Z: Float64Array, n: number): Promise<Float64Array> {
+    const P = new Float64Array(n * this.p);
+    for (let k = 0; k < n; k++) toModel(Z.subarray(k * this.p, (k + 1) * this.p), this.bounds, P.subarray(k * this.p, (k + 1) * this.p));
+    this.evaluations += n;
+    try {
+      const out = await this.pricer.priceBatch(P, n);
+      this.lastBackend = out.backend;
+      return out.prices;
+    } catch (e) {
+      this.lastPricingError = (e as Error).message;
+      // An engine may reject one parameter set (e.g. non-finite cumulants far out in a DE
+      // population). Price the sets one by one so only the bad ones become rejected points.
+      if (n === 1) return new Float64Array(this.m).fill(NaN);
+      const prices = new Float64Array(n * this.m);
+      for (let k = 0; k < n; k++) {
+        try {
+          const out = await this.pricer.priceBatch(P.subarray(k * this.p, (k + 1) * this.p), 1);
+          this.lastBackend = out.backend;
+          prices.set(out.prices.subarray(0, this.m), k * this.m);
+        } catch (e1) {
+          this.lastPricingError = (e1 as Error).message;
+          prices.fill(NaN, k * this.m, (k + 1) * this.m);
+        }
+      }
+      return prices;
+    }
+  }
+
+  async residuals(Z: Float64Array, n: number): Promise<BatchResiduals> {
+    const prices = await this.prices(Z, n);
+    const r: Float64Array[] = [];
+    for (let k = 0; k < n; k++) r.push(this.residualsFromPrices(Z.subarray(k * this.p, (k + 1) * this.p), prices, k * this.m));
+    return { r, backend: this.lastBackend };
+  }
+
+  residualsFromPrices(z: ArrayLike<number>, prices: Float64Array, offset: number): Float64Array {
+    const { prep, m } = this;
+    const r = new Float64Array(this.size);
+    for (let i = 0; i < m; i++) {
+      const pm = prices[offset + i];
+      if (!Number.isFinite(pm)) return r.fill(NaN);
+      const s = prep.sqrtW[i] * this.invNoise;
+      if (this.opts.kind === 'price') {
+        r[i] = s * (pm - prep.marketPrice[i]);
+      } else if (this.ivMode === 'exact') {
+        const iv = blackImpliedVol(pm, prep.set.forward[i], prep.set.strike[i], prep.set.T[i], prep.set.isCall[i] === 1, prep.set.discount[i], prep.marketIv[i]);
+        r[i] = s * (iv === null ? (pm - prep.marketPrice[i]) / prep.vega[i] : iv - prep.marketIv[i]);
+      } else {
+        r[i] = (s * (pm - prep.marketPrice[i])) / prep.vega[i];
+      }
+    }
+    let j = m;
+    const prior = this.opts.prior;
+    if (prior) {
+      // Whitened prior residual L^-1 (z - mu), by forward substitution.
+      const { chol } = prior;
+      const p = this.p;
+      for (let a = 0; a < p; a++) {
+        let s = z[a] - prior.mean[a];
+        for (let b = 0; b < a; b++) s -= chol[a * p + b] * r[m + b];
+        r[j++] = s / chol[a * p + a];
+      }
+    }
+    if (this.penaltyScale > 0) {
+      const pm = this.params(z);
+      for (const c of this.model.constraints) r[j++] = this.penaltyScale * Math.min(0, c.value(pm));
+    }
+    return r;
+  }
+}
+
+export function sumSquares(r: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < r.length; i++) s += r[i] * r[i];
+  return Number.isNaN(s) ? Infinity : s;
+}

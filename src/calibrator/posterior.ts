@@ -1,0 +1,84 @@
+/**
+ * Gauss-Newton posterior at the optimum and Gaussian priors from a previous fit.
+ *
+ * Posterior precision in z = J^T J over the data and prior rows (the residuals are already
+ * whitened: data by the noise s, prior by L^-1). Without a prior the noise is unknown and is
+ * estimated from the fit, s^2 = SSE / (M - P), the usual least-squares covariance
+ * s^2 (J^T W J)^-1. Model-unit covariance by the delta method through the bounds transform.
+ */
+import type { Model } from '../models/types.js';
+import { cholesky, spdInverse } from './linalg.js';
+import { modelDerivative, toUnconstrained, CalibrationInputError, type Bounds } from './transforms.js';
+import type { GaussianPrior } from './objective.js';
+
+export interface Posterior {
+  /** Covariance in model units, P x P row-major; null when J^T J is singular (a parameter the data does not pin down). */
+  covariance: Float64Array | null;
+  stderr: Float64Array;
+  correlation: Float64Array | null;
+}
+
+/**
+ * @param J residual Jacobian (size x P, row-major) at the optimum in z
+ * @param rows how many leading rows to use (data + prior rows; constraint penalty rows left out)
+ * @param scale multiplies the inverse (s^2 estimated without a prior, 1 with one)
+ */
+export function posterior(J: Float64Array, rows: number, p: number, z: Float64Array, bounds: Bounds, scale: number): Posterior {
+  const A = new Float64Array(p * p);
+  for (let i = 0; i < rows; i++) {
+    for (let a = 0; a < p; a++) {
+      const ja = J[i * p + a];
+      for (let b = 0; b < p; b++) A[a * p + b] += ja * J[i * p + b];
+    }
+  }
+  const inv = spdInverse(A, p);
+  if (!inv) return { covariance: null, stderr: new Float64Array(p).fill(NaN), correlation: null };
+  const d = modelDerivative(z, bounds);
+  const cov = new Float64Array(p * p);
+  for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) cov[a * p + b] = scale * d[a] * inv[a * p + b] * d[b];
+  const stderr = Float64Array.from({ length: p }, (_, a) => Math.sqrt(cov[a * p + a]));
+  const correlation = new Float64Array(p * p);
+  for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) correlation[a * p + b] = cov[a * p + b] / (stderr[a] * stderr[b]);
+  return { covariance: cov, stderr, correlation };
+}
+
+/** What a prior needs from a previous result (a `CalibrationResult` JSON has all of it). */
+export interface PriorSource {
+  model: string;
+  params: Record<string, number>;
+  covariance?: number[][] | null;
+  noise?: number;
+}
+
+/** A Gaussian prior in z from a previous fit: mean at its parameters, covariance mapped into z. */
+export function priorFromFit(model: Model, fit: PriorSource, bounds: Bounds): { prior: GaussianPrior; noise: number } {
+  if (fit.model !== model.name) {
+    throw new CalibrationInputError(`prior is a ${fit.model} fit, but the model being calibrated is ${model.name}`);
+  }
+  const p = model.params.length;
+  const mean = Float64Array.from(model.params, (s) => {
+    const v = fit.params?.[s.name];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new CalibrationInputError(`prior fit has no value for ${s.name}`);
+    return v;
+  });
+  const C = fit.covariance;
+  if (!Array.isArray(C) || C.length !== p || C.some((row) => !Array.isArray(row) || row.length !== p)) {
+    throw new CalibrationInputError(`prior fit has no ${p}x${p} covariance (was it fitted without enough quotes?)`);
+  }
+  for (let i = 0; i < p; i++) {
+    const lo = bounds.lower[i];
+    const hi = bounds.upper[i];
+    if (!(mean[i] > lo && mean[i] < hi)) {
+      throw new CalibrationInputError(`prior ${model.params[i].name}=${mean[i]} is not strictly inside the bounds [${lo}, ${hi}]`);
+    }
+  }
+  const zMean = toUnconstrained(mean, bounds);
+  const d = modelDerivative(zMean, bounds);
+  const Sz = new Float64Array(p * p);
+  for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) Sz[a * p + b] = C[a][b] / (d[a] * d[b]);
+  const chol = cholesky(Sz, p);
+  if (!chol) throw new CalibrationInputError('prior covariance is not positive definite');
+  const noise = fit.noise;
+  if (typeof noise !== 'number' || !(noise > 0)) throw new CalibrationInputError('prior fit has no positive noise (residual scale)');
+  return { prior: { mean: zMean, chol }, noise };
+}

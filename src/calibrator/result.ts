@@ -1,0 +1,44 @@
+/**
+ * The one JSON shape of a calibration, shared by the library and `volfit calibrate --json`.
+ * Fields of the issue come first and are never renamed; the rest are extensions.
+ */
+export type RouteName = 'lm' | 'global+lm' | 'lm+global';
+
+export interface CalibrationResult {
+  model: string;
+  /** Fitted parameters in model units. */
+  params: Record<string, number>;
+  /** Gauss-Newton standard errors (null where the data does not determine a parameter). */
+  stderr: Record<string, number | null>;
+  /** Root mean square of (model IV - market IV) over the quotes whose model price has a Black vol; 0.01 = 1 vol point. */
+  rmse_iv: number | null;
+  /** Root mean square of (model price - market price), present-value units. */
+  rmse_price: number;
+  /** Final value of the minimised function (weighted SSE in the chosen measure, plus prior terms). */
+  objective: number;
+  iterations: number;
+  /** Parameter sets priced (each Jacobian counts P+1). */
+  evaluations: number;
+  route: { name: RouteName; reason: string };
+  converged: boolean;
+  backend: 'webgpu' | 'cpu';
+  seconds: number;
+  quotes: { used: number; excluded: Array<{ row: number; reason: string }> };
+  residuals: Array<{ row: number; market_iv: number; model_iv: number | null; weight: number }>;
+  // Extensions.
+  /** 'iv' or 'price'. */
+  objective_kind: 'iv' | 'price';
+  /** Parameter correlations (null entries where undetermined). */
+  correlations: Record<string, Record<string, number | null>> | null;
+  /** Posterior covariance in model units, P x P in the order of `params`; used by `--prior`. */
+  covariance: number[][] | null;
+  /** Residual scale per unit weight (s): a later fit with this one as prior divides its residuals by it. */
+  noise: number;
+  /** Objective after each optimizer step, by stage, for convergence plots. */
+  history: Array<{ stage: 'global' | 'lm' | 'polish'; objective: number }>;
+  /** Why the optimizer stopped, in words. */
+  message: string;
+  bounds: Record<string, [number, number]>;
+  /** Whether a prior made this a MAP fit. */
+  prior: boolean;
+}

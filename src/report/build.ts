@@ -1,0 +1,96 @@
+/**
+ * Quotes + fits -> everything the page shows (ReportData): market points, model smiles, Greeks
+ * and their bootstrap stability, exclusions and expiry table. Pricing is CPU f64 (pricing.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { modelCurves } from './curves.js';
+import type { FitResult } from './fit.js';
+import { greekGrid, greekWarnings, modelGreeks } from './greeks.js';
+import { atmVols, renderReportHtml } from './html.js';
+import { pricerFor } from './pricing.js';
+import { bootstrapStability, type BootstrapOptions, type Refit } from './stability.js';
+import { expiryTable, marketPoints } from './surface.js';
+import type { GreeksSection, ModelCurve, ReportData, ReportExclusion, ReportQuote } from './types.js';
+
+export interface BuildReportOptions {
+  title?: string;
+  /** Where the quotes come from. Say 'synthetic' for generated data; never call it market data. */
+  dataSource: string;
+  /** Exclusions of the normalization stage (the fits' own exclusions are added automatically). */
+  exclusions?: ReportExclusion[];
+  rowsIn?: number;
+  notes?: string[];
+  /** Refits for the Greeks bootstrap; without it the stability part is skipped. */
+  refit?: Refit;
+  bootstrap?: BootstrapOptions & {
+    /** Models to bootstrap (default: all with a pricer except 'black'). */
+    models?: string[];
+  };
+  /** Grid points per expiry for the Greeks (default 21). */
+  greekPoints?: number;
+  /** Progress messages (stderr in the CLI). */
+  log?: (message: string) => void;
+  generatedAt?: string;
+}
+
+export async function buildReport(
+  quotes: readonly ReportQuote[],
+  fits: readonly FitResult[],
+  opts: BuildReportOptions,
+): Promise<ReportData> {
+  const log = opts.log ?? (() => {});
+  const expiries = expiryTable(quotes);
+  const points = marketPoints(quotes, fits);
+  const partial: ReportData = {
+    title: opts.title ?? `volfit calibration report: ${fits.map((f) => f.model).join(', ')}`,
+    dataSource: opts.dataSource,
+    generatedAt: opts.generatedAt ?? new Date().toISOString(),
+    expiries,
+    points,
+    fits: [...fits],
+    curves: [],
+    greeks: [],
+    exclusions: [
+      ...(opts.exclusions ?? []),
+      ...fits.flatMap((f) => f.quotes.excluded.map((e) => ({ row: e.row, reason: e.reason, stage: `calibrate ${f.model}` }))),
+    ],
+    rowsIn: opts.rowsIn,
+    notes: [...(opts.notes ?? [])],
+  };
+  const atm = atmVols(partial);
+  const grid = greekGrid(expiries, points, atm, opts.greekPoints ?? 21);
+  const curves: ModelCurve[] = [];
+  const greeks: GreeksSection[] = [];
+  for (const fit of fits) {
+    const p = pricerFor(fit, expiries);
+    if (!('pricer' in p)) {
+      partial.notes.push(`${fit.model}: no smile curve or Greeks (${p.reason}); model IVs at the quotes are shown.`);
+      continue;
+    }
+    const { pricer } = p;
+    curves.push(...modelCurves(pricer, fit.params, expiries, points));
+    const pts = modelGreeks(pricer, fit.params, grid);
+    const section: GreeksSection = {
+      model: fit.model,
+      method: `Central finite differences of the fitted model's f64 prices (forward bumped by ±0.025 %, parameters fixed); vega: ${pricer.vegaDefinition}. Out-of-the-money options on ${grid.ks[0]?.length ?? 0} strikes per expiry within ±3 ATM standard deviations.`,
+      points: pts,
+      warnings: greekWarnings(fit.model, pts, expiries),
+    };
+    const bootModels = opts.bootstrap?.models ?? fits.map((f) => f.model).filter((m) => m !== 'black');
+    if (opts.refit && bootModels.includes(fit.model) && (opts.bootstrap?.n ?? 4) > 0) {
+      log(`report: bootstrap of ${fit.model} Greeks (${opts.bootstrap?.n ?? 4} refits within bid/ask)`);
+      section.bootstrap = await bootstrapStability(fit, quotes, pricer, grid, pts, opts.refit, opts.bootstrap);
+    }
+    greeks.push(section);
+  }
+  return { ...partial, curves, greeks };
+}
+
+/** Writes `<dir>/index.html` and returns its absolute path. */
+export function writeReport(dir: string, data: ReportData): string {
+  mkdirSync(dir, { recursive: true });
+  const path = resolve(join(dir, 'index.html'));
+  writeFileSync(path, renderReportHtml(data));
+  return path;
+}

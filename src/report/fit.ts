@@ -1,0 +1,217 @@
+/**
+ * The calibration result as `volfit calibrate` writes it (issue 6), and a reader that checks a
+ * fit.json before the report trusts any number in it. Extra fields are kept; the report only
+ * needs the ones below. Missing optional parts (history, correlations, stderr) only remove the
+ * matching section of the page; a missing required field is a one-line error naming it.
+ */
+
+export interface FitResidual {
+  /** 1-based data row of the quote in the quotes CSV the fit was made from. */
+  row: number;
+  market_iv: number | null;
+  model_iv: number | null;
+  weight: number;
+}
+
+export interface FitExclusion {
+  row: number;
+  reason: string;
+}
+
+export interface FitRoute {
+  name: string;
+  reason?: string;
+}
+
+export interface FitResult {
+  model: string;
+  params: Record<string, number>;
+  stderr: Record<string, number | null>;
+  /** In vol (0.01 = 1 vol point). */
+  rmse_iv: number | null;
+  rmse_price: number | null;
+  objective: number;
+  iterations: number;
+  evaluations: number;
+  route: string | FitRoute;
+  converged: boolean;
+  backend: string;
+  seconds: number;
+  quotes: { used: number; excluded: FitExclusion[] };
+  residuals: FitResidual[];
+  /** Parameter correlations: a matrix in `params` key order, or a nested record (null: undetermined). */
+  correlations?: Array<Array<number | null>> | Record<string, Record<string, number | null>> | null;
+  /** Objective after each iteration (the convergence plot), plain or tagged with the optimizer stage. */
+  history?: Array<number | HistoryEntry>;
+  message?: string;
+  /** Bounds the fit ran under, per parameter (the report marks parameters that end on one). */
+  bounds?: Record<string, [number, number]>;
+}
+
+export interface HistoryEntry {
+  stage?: string;
+  objective: number;
+}
+
+export class FitFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FitFormatError';
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function finiteOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * Validates a parsed fit.json. `source` names the file in messages. Throws FitFormatError
+ * naming the first bad field; never returns NaN parameters.
+ */
+export function parseFitResult(json: unknown, source = 'fit'): FitResult {
+  const bad = (field: string, what: string): never => {
+    throw new FitFormatError(`${source}: field '${field}' ${what}`);
+  };
+  if (!isRecord(json)) return bad('(root)', 'must be a JSON object (the output of volfit calibrate --json)');
+  const model = json.model;
+  if (typeof model !== 'string' || !model) bad('model', 'must be a model name');
+
+  if (!isRecord(json.params) || Object.keys(json.params).length === 0) bad('params', 'must be an object of numbers');
+  const params: Record<string, number> = {};
+  for (const [k, v] of Object.entries(json.params as Record<string, unknown>)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) bad(`params.${k}`, `must be a finite number, got ${JSON.stringify(v)}`);
+    params[k] = v as number;
+  }
+
+  const stderr: Record<string, number | null> = {};
+  if (json.stderr !== undefined && json.stderr !== null) {
+    if (!isRecord(json.stderr)) bad('stderr', 'must be an object');
+    for (const [k, v] of Object.entries(json.stderr as Record<string, unknown>)) stderr[k] = finiteOrNull(v);
+  }
+
+  const num = (field: string, fallback?: number): number => {
+    const v = json[field];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+    if (v === undefined && fallback !== undefined) return fallback;
+    return bad(field, `must be a finite number, got ${JSON.stringify(v)}`);
+  };
+
+  const quotes = json.quotes;
+  if (!isRecord(quotes)) bad('quotes', 'must be {"used": n, "excluded": [...]}');
+  const q = quotes as Record<string, unknown>;
+  const excludedRaw = q.excluded ?? [];
+  if (!Array.isArray(excludedRaw)) bad('quotes.excluded', 'must be an array of {row, reason}');
+  const excluded: FitExclusion[] = (excludedRaw as unknown[]).map((e, i) => {
+    if (!isRecord(e) || typeof e.row !== 'number' || typeof e.reason !== 'string') {
+      return bad(`quotes.excluded[${i}]`, 'must be {"row": n, "reason": "..."}');
+    }
+    return { row: e.row, reason: e.reason };
+  });
+
+  if (!Array.isArray(json.residuals)) bad('residuals', 'must be an array of {row, market_iv, model_iv, weight}');
+  const residuals: FitResidual[] = (json.residuals as unknown[]).map((r, i) => {
+    if (!isRecord(r) || typeof r.row !== 'number' || !Number.isInteger(r.row)) {
+      return bad(`residuals[${i}].row`, 'must be an integer row number');
+    }
+    const weight = finiteOrNull(r.weight);
+    return {
+      row: r.row,
+      market_iv: finiteOrNull(r.market_iv),
+      model_iv: finiteOrNull(r.model_iv),
+      weight: weight === null ? 1 : weight,
+    };
+  });
+
+  let route: string | FitRoute = 'unknown';
+  if (typeof json.route === 'string') route = json.route;
+  else if (isRecord(json.route) && typeof json.route.name === 'string') {
+    route = { name: json.route.name, reason: typeof json.route.reason === 'string' ? json.route.reason : undefined };
+  }
+
+  const history: HistoryEntry[] | undefined = Array.isArray(json.history)
+    ? (json.history as unknown[]).flatMap((v): HistoryEntry[] => {
+        if (typeof v === 'number') return Number.isFinite(v) ? [{ objective: v }] : [];
+        if (isRecord(v) && typeof v.objective === 'number' && Number.isFinite(v.objective)) {
+          return [{ objective: v.objective, stage: typeof v.stage === 'string' ? v.stage : undefined }];
+        }
+        return [];
+      })
+    : undefined;
+
+  let correlations: FitResult['correlations'];
+  if (Array.isArray(json.correlations) && json.correlations.every((row) => Array.isArray(row))) {
+    correlations = (json.correlations as unknown[][]).map((row) => row.map(finiteOrNull));
+  } else if (isRecord(json.correlations)) {
+    correlations = json.correlations as Record<string, Record<string, number | null>>;
+  }
+
+  return {
+    ...(json as object),
+    model: model as string,
+    params,
+    stderr,
+    rmse_iv: finiteOrNull(json.rmse_iv),
+    rmse_price: finiteOrNull(json.rmse_price),
+    objective: num('objective'),
+    iterations: num('iterations', 0),
+    evaluations: num('evaluations', 0),
+    route,
+    converged: json.converged === true,
+    backend: typeof json.backend === 'string' ? json.backend : 'unknown',
+    seconds: num('seconds', 0),
+    quotes: { used: typeof q.used === 'number' ? q.used : residuals.length, excluded },
+    residuals,
+    correlations,
+    history,
+    message: typeof json.message === 'string' ? json.message : undefined,
+    bounds: parseBounds(json.bounds),
+  };
+}
+
+function parseBounds(v: unknown): Record<string, [number, number]> | undefined {
+  if (!isRecord(v)) return undefined;
+  const out: Record<string, [number, number]> = {};
+  for (const [k, b] of Object.entries(v)) {
+    if (Array.isArray(b) && b.length === 2 && typeof b[0] === 'number' && typeof b[1] === 'number') out[k] = [b[0], b[1]];
+  }
+  return out;
+}
+
+/** Whether a fitted parameter sits on (within 1e-6 of the range of) one of its bounds. */
+export function atBound(fit: FitResult, name: string): 'lower' | 'upper' | null {
+  const b = fit.bounds?.[name];
+  const v = fit.params[name];
+  if (!b || v === undefined) return null;
+  const tol = 1e-6 * (Number.isFinite(b[1] - b[0]) ? b[1] - b[0] : Math.max(1, Math.abs(v)));
+  if (Math.abs(v - b[0]) <= tol) return 'lower';
+  if (Math.abs(v - b[1]) <= tol) return 'upper';
+  return null;
+}
+
+/** The objective history as entries (plain numbers get no stage). */
+export function historyEntries(fit: FitResult): HistoryEntry[] {
+  return (fit.history ?? []).map((h) => (typeof h === 'number' ? { objective: h } : h)).filter((h) => Number.isFinite(h.objective));
+}
+
+export function routeName(route: FitResult['route']): string {
+  return typeof route === 'string' ? route : route.reason ? `${route.name} (${route.reason})` : route.name;
+}
+
+/** Correlation between two parameters, whatever layout the fit used; null when absent. */
+export function correlation(fit: FitResult, a: string, b: string): number | null {
+  const c = fit.correlations;
+  if (!c) return null;
+  if (Array.isArray(c)) {
+    const names = Object.keys(fit.params);
+    const i = names.indexOf(a);
+    const j = names.indexOf(b);
+    const v = i >= 0 && j >= 0 ? c[i]?.[j] : undefined;
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  }
+  const v = c[a]?.[b];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}

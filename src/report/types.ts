@@ -1,0 +1,118 @@
+/**
+ * What the report shows, computed once (src/report/build.ts) and rendered by a pure function
+ * (src/report/html.ts), so the page can be tested without pricing anything.
+ */
+import type { Quote } from '../market/canonical.js';
+import type { FitResult } from './fit.js';
+
+/** The fields of a canonical quote the report reads (a market `Quote` has all of them). */
+export type ReportQuote = Pick<Quote, 'row' | 'T' | 'expiry' | 'strike' | 'isCall' | 'price' | 'forward' | 'discount'> &
+  Partial<Pick<Quote, 'bid' | 'ask' | 'iv' | 'weight'>>;
+
+export interface ExpiryInfo {
+  /** Label as in the quotes (ISO date or years as given). */
+  expiry: string;
+  T: number;
+  forward: number;
+  discount: number;
+  /** Quotes of this expiry in the quote file (used or not). */
+  quotes: number;
+}
+
+/** One market quote as plotted. IVs are in vol (0.5 = 50 %); null where no vol can be inverted. */
+export interface MarketPoint {
+  row: number;
+  expiry: string;
+  T: number;
+  strike: number;
+  /** ln(K / F). */
+  k: number;
+  isCall: boolean;
+  price: number;
+  midIv: number | null;
+  bidIv: number | null;
+  askIv: number | null;
+  /** Weight in the fit (from the first fit that used the quote), null when no fit used it. */
+  weight: number | null;
+  /** Model IV at this quote per model (from the fits' residuals). */
+  modelIv: Record<string, number | null>;
+}
+
+/** A model's smile on a dense strike grid of one expiry. */
+export interface ModelCurve {
+  model: string;
+  expiry: string;
+  k: number[];
+  iv: Array<number | null>;
+}
+
+/** Sensitivities of the fitted model at one grid point (out-of-the-money option). */
+export interface GreekPoint {
+  expiry: string;
+  T: number;
+  k: number;
+  strike: number;
+  isCall: boolean;
+  /** dC/dF of the call at this strike (forward delta, present value; put delta = delta - discount). */
+  delta: number;
+  /** Change of delta for a 1 % move of the forward: F * d2V/dF2 / 100. */
+  gamma: number;
+  /** Price change for +1 vol point of the model's volatility level (see greeks.ts). */
+  vega: number | null;
+}
+
+export interface StabilityPoint {
+  expiry: string;
+  k: number;
+  gamma: number;
+  gammaLo: number;
+  gammaHi: number;
+  vega: number | null;
+  vegaLo: number | null;
+  vegaHi: number | null;
+  /** Largest bootstrap spread (hi - lo) relative to the expiry's peak |value|, gamma or vega. */
+  spread: number;
+  unstable: boolean;
+}
+
+export interface GreeksSection {
+  model: string;
+  /** How the Greeks were computed, for the page. */
+  method: string;
+  points: GreekPoint[];
+  /** No-arbitrage sanity findings (delta outside its range, negative gamma or vega). */
+  warnings: string[];
+  bootstrap?: {
+    requested: number;
+    succeeded: number;
+    seconds: number;
+    /** Relative spread above which a point is flagged. */
+    threshold: number;
+    method: string;
+    points: StabilityPoint[];
+    failures: string[];
+  };
+}
+
+export interface ReportExclusion {
+  row: number;
+  reason: string;
+  /** Which stage excluded it: 'normalize' or 'calibrate <model>'. */
+  stage: string;
+}
+
+export interface ReportData {
+  title: string;
+  /** Where the quotes come from; says 'synthetic' when they are not market data. */
+  dataSource: string;
+  generatedAt: string;
+  expiries: ExpiryInfo[];
+  points: MarketPoint[];
+  fits: FitResult[];
+  curves: ModelCurve[];
+  greeks: GreeksSection[];
+  exclusions: ReportExclusion[];
+  /** Rows read before normalization, when known (accounting line in the data section). */
+  rowsIn?: number;
+  notes: string[];
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { rng, uniform } from '../helpers/random.js';
+import { levenbergMarquardt, type LeastSquaresProblem } from '../../src/calibrator/lm.js';
+import { differentialEvolution } from '../../src/calibrator/de.js';
+
+/** A batched problem from a per-point residual function. */
+function problem(p: number, size: number, f: (z: Float64Array) => number[]): LeastSquaresProblem & { calls: number[] } {
+  const calls: number[] = [];
+  return {
+    p,
+    size,
+    calls,
+    async residuals(Z, n) {
+      calls.push(n);
+      return { r: Array.from({ length: n }, (_, k) => Float64Array.from(f(Z.subarray(k * p, (k + 1) * p)))) };
+    },
+  };
+}
+
+describe('Levenberg-Marquardt', () => {
+  const r = rng();
+
+  it('recovers the parameters of an exact exponential-decay fit to 1e-8 relative (exact data, f64)', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const truth = [uniform(r, 1, 5), uniform(r, 0.2, 2), uniform(r, -1, 1)];
+      const t = Array.from({ length: 30 }, (_, i) => i * 0.2);
+      const y = t.map((ti) => truth[0] * Math.exp(-truth[1] * ti) + truth[2]);
+      const pr = problem(3, 30, (z) => t.map((ti, i) => z[0] * Math.exp(-z[1] * ti) + z[2] - y[i]));
+      const res = await levenbergMarquardt(pr, Float64Array.from([1, 1, 0]));
+      expect(res.converged).toBe(true);
+      truth.forEach((v, j) => expect(Math.abs(res.z[j] - v)).toBeLessThan(1e-8 * Math.max(1, Math.abs(v))));
+      // Every Jacobian is ONE batch of the base point and its P perturbations.
+      expect(pr.calls.filter((n) => n > 1).every((n) => n === 4)).toBe(true);
+    }
+  });
+
+  it('solves Rosenbrock from the classic start (-1.2, 1) to 1e-8', async () => {
+    const pr = problem(2, 2, (z) => [10 * (z[1] - z[0] * z[0]), 1 - z[0]]);
+    const res = await levenbergMarquardt(pr, Float64Array.from([-1.2, 1]), { fdScheme: 'central', fdStep: 1e-5 });
+    expect(res.converged).toBe(true);
+    expect(Math.abs(res.z[0] - 1)).toBeLessThan(1e-8);
+    expect(Math.abs(res.z[1] - 1)).toBeLessThan(1e-8);
+    expect(res.history.every((f, i) => i === 0 || f <= res.history[i - 1])).toBe(true);
+  });
+
+  it('treats NaN residuals as rejected steps and never returns them as a fit', async () => {
+    // Residuals are undefined beyond x = 2.05 (like a pricer failing outside its domain); the
+    // optimum x = 2 lies just inside, so full Gauss-Newton steps overshoot into NaN.
+    const pr = problem(1, 2, (z) => (z[0] > 2.05 ? [NaN, NaN] : [Math.exp(z[0]) - Math.exp(2), 0.1 * (z[0] - 2)]));
+    const res = await levenbergMarquardt(pr, Float64Array.from([-1]));
+    expect(Number.isFinite(res.f)).toBe(true);
+    expect(Math.abs(res.z[0] - 2)).toBeLessThan(1e-7);
+    expect(res.converged).toBe(true);
+  });
+
+  it('reports a non-finite start instead of iterating on it', async () => {
+    const pr = problem(1, 1, () => [NaN]);
+    const res = await levenbergMarquardt(pr, Float64Array.from([0]));
+    expect(res.converged).toBe(false);
+    expect(res.reason).toBe('non-finite-start');
+  });
+
+  it('says when it runs out of iterations', async () => {
+    const pr = problem(2, 2, (z) => [10 * (z[1] - z[0] * z[0]), 1 - z[0]]);
+    const res = await levenbergMarquardt(pr, Float64Array.from([-1.2, 1]), { maxIterations: 2 });
+    expect(res.converged).toBe(false);
+    expect(res.reason).toBe('max-iterations');
+  });
+});
+
+describe('differential evolution', () => {
+  it('finds the global basin of Rastrigin (many local minima) and LM then converges to it', async () => {
+    // x = 10 (sigmoid(z) - 1/2) in [-5, 5]; f = sum x^2 + 10 (1 - cos 2 pi x), global minimum 0 at x = 0.
+    const x = (z: number) => 10 * (1 / (1 + Math.exp(-z)) - 0.5);
+    const f = (z: Float64Array) => Array.from(z).flatMap((zj) => [x(zj), Math.sqrt(10 * (1 - Math.cos(2 * Math.PI * x(zj))))]);
+    const pr = problem(2, 4, f);
+    const de = await differentialEvolution(pr, { seed: Math.floor(rng()() * 1e9), generations: 80 });
+    // Every generation was priced in one batch of the whole population.
+    expect(pr.calls.every((n) => n === 30)).toBe(true);
+    for (const zj of de.z) expect(Math.abs(x(zj))).toBeLessThan(0.3);
+    const lm = await levenbergMarquardt(problem(2, 4, f), de.z, { fdScheme: 'central', fdStep: 1e-5 });
+    for (const zj of lm.z) expect(Math.abs(x(zj))).toBeLessThan(1e-6);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * `volfit report` end to end on files: a fit JSON and the canonical CSV it was made from
+ * (SYNTHETIC Heston surface, fixture.ts) -> index.html whose numbers match the fit; bad fit
+ * files and mismatched quote files are one-line errors (exit 2).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { parseHTML } from 'linkedom';
+import { main } from '../../src/cli/main.js';
+import { fitBlackFlat } from '../../src/demo/blackFlat.js';
+import { parseFitResult } from '../../src/report/fit.js';
+import { rng } from '../helpers/random.js';
+import { hestonFitAt, syntheticSurface } from './fixture.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'volfit-report-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const s = syntheticSurface(rng());
+const quotesCsv = join(dir, 'quotes.csv');
+writeFileSync(quotesCsv, s.csv);
+const heston = hestonFitAt({ ...s.truth, kappa: s.truth.kappa * 1.2 }, s.quotes);
+const hestonJson = join(dir, 'heston.json');
+writeFileSync(hestonJson, JSON.stringify(heston));
+const blackJson = join(dir, 'black.json');
+writeFileSync(blackJson, JSON.stringify(fitBlackFlat(s.quotes)));
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
+  try {
+    const code = await main(['node', 'volfit', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('volfit report', () => {
+  it('writes index.html for two fits, numbers matching each fit JSON', async () => {
+    const out = join(dir, 'report');
+    const r = await run(['report', '--fit', hestonJson, blackJson, '--quotes', quotesCsv, '--out', out, '--bootstrap', '0', '--backend', 'cpu', '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(join(out, 'index.html'));
+    const { document } = parseHTML(readFileSync(join(out, 'index.html'), 'utf8'));
+    for (const file of [hestonJson, blackJson]) {
+      const fit = parseFitResult(JSON.parse(readFileSync(file, 'utf8')));
+      for (const [name, v] of Object.entries(fit.params)) {
+        const el = document.querySelector(`[data-fit="${fit.model}"][data-field="params.${name}"]`);
+        expect(Number(el?.getAttribute('data-value')), `${fit.model}.${name}`).toBe(v);
+      }
+      expect(Number(document.querySelector(`[data-fit="${fit.model}"][data-field="rmse_iv"]`)!.getAttribute('data-value'))).toBe(fit.rmse_iv);
+    }
+    // One model curve per model in each of the 4 smiles.
+    for (const smile of Array.from(document.querySelectorAll('#smiles .smile'))) {
+      expect(smile.querySelectorAll('[aria-label="line"] path').length).toBe(2);
+    }
+  });
+
+  it('works on a real `volfit calibrate --out` result (the calibrator\'s own JSON shape)', async () => {
+    const fitFile = join(dir, 'calibrated.json');
+    const start = Object.entries(s.truth).map(([k, v]) => `${k}=${(v * 1.05).toPrecision(6)}`).join(',');
+    const c = await run(['calibrate', '--input', quotesCsv, '--model', 'heston', '--start', start, '--route', 'lm', '--backend', 'cpu', '--out', fitFile, '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    const out = join(dir, 'report-calibrated');
+    const r = await run(['report', '--fit', fitFile, '--quotes', quotesCsv, '--out', out, '--bootstrap', '1', '--backend', 'cpu', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const fit = JSON.parse(readFileSync(fitFile, 'utf8'));
+    const { document } = parseHTML(readFileSync(join(out, 'index.html'), 'utf8'));
+    for (const [name, v] of Object.entries(fit.params as Record<string, number>)) {
+      expect(Number(document.querySelector(`[data-field="params.${name}"]`)?.getAttribute('data-value'))).toBe(v);
+    }
+    // The synthetic surface is exactly Heston: the fit recovers it, so RMSE is ~0 and the page says so.
+    expect(fit.rmse_iv).toBeLessThan(1e-4);
+    // One marker per optimizer step of the history.
+    expect(document.querySelectorAll('#convergence [aria-label="dot"] > *').length).toBe(fit.history.length);
+    expect(document.querySelector('.greeks h4')?.textContent).toMatch(/bootstrap/);
+  });
+
+  it('refuses a fit file with a bad field, naming it', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...heston, params: { ...heston.params, v0: 'x' } }));
+    const r = await run(['report', '--fit', bad, '--quotes', quotesCsv, '--out', join(dir, 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/params\.v0/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a quote file the fit was not made from', async () => {
+    const other = join(dir, 'other.csv');
+    writeFileSync(other, s.csv.split('\n').slice(0, 6).join('\n'));
+    const r = await run(['report', '--fit', hestonJson, '--quotes', other, '--out', join(dir, 'y')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not in this file/);
+  });
+
+  it('refuses something that is not JSON', async () => {
+    const notJson = join(dir, 'x.json');
+    writeFileSync(notJson, 'model,heston');
+    const r = await run(['report', '--fit', notJson, '--quotes', quotesCsv]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not JSON/);
+  });
+});
