@@ -26,3 +26,4 @@ export { parseFitResult, FitFormatError, type FitResult, type FitResidual } from
 export type { ReportData, ReportQuote, GreekPoint, GreeksSection, StabilityPoint } from './report/types.js';
 export { runDemo, formatDemoSummary, DEMO_MODELS, type DemoOptions, type DemoSummary } from './demo/demo.js';
 export { fitBlackFlat } from './demo/blackFlat.js';
+export { type GpuIvOptions } from './engines/black/gpu.js';

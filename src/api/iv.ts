@@ -2,6 +2,9 @@
  * Implied volatility of every row of a canonical quote CSV: the library side of `volfit iv`.
  * Rows whose fields do not parse get status `invalid_input` with the field named; they are never
  * dropped, so the output has one row per input row, in input order.
+ * Both backends return f64-accurate volatilities (1e-12 relative wherever the price carries it):
+ * on WebGPU the f32 kernel's solution gets one f64 Householder(3) step on the CPU
+ * (impliedVolatilitiesGpu's default precision 'f64').
  */
 import { parseCanonicalCsv, type ReadOptions } from '../market/canonical.js';
 import { impliedVolatilities, type IvStatus } from '../engines/black/impliedVol.js';

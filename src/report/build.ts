@@ -69,20 +69,25 @@ export async function buildReport(
       continue;
     }
     const { pricer } = p;
-    curves.push(...modelCurves(pricer, fit.params, expiries, points));
-    const pts = modelGreeks(pricer, fit.params, grid);
-    const section: GreeksSection = {
-      model: fit.model,
-      method: `Central finite differences of the fitted model's f64 prices (forward bumped by ±0.025 %, parameters fixed); vega: ${pricer.vegaDefinition}. Out-of-the-money options on ${grid.ks[0]?.length ?? 0} strikes per expiry within ±3 ATM standard deviations.`,
-      points: pts,
-      warnings: greekWarnings(fit.model, pts, expiries),
-    };
-    const bootModels = opts.bootstrap?.models ?? fits.map((f) => f.model).filter((m) => m !== 'black');
-    if (opts.refit && bootModels.includes(fit.model) && (opts.bootstrap?.n ?? 4) > 0) {
-      log(`report: bootstrap of ${fit.model} Greeks (${opts.bootstrap?.n ?? 4} refits within bid/ask)`);
-      section.bootstrap = await bootstrapStability(fit, quotes, pricer, grid, pts, opts.refit, opts.bootstrap);
+    try {
+      curves.push(...modelCurves(pricer, fit.params, expiries, points));
+      const pts = modelGreeks(pricer, fit.params, grid);
+      const section: GreeksSection = {
+        model: fit.model,
+        method: `Central finite differences of the fitted model's f64 prices (forward bumped by ±0.025 %, parameters fixed); vega: ${pricer.vegaDefinition}. Out-of-the-money options on ${grid.ks[0]?.length ?? 0} strikes per expiry within ±3 ATM standard deviations.`,
+        points: pts,
+        warnings: greekWarnings(fit.model, pts, expiries),
+      };
+      const bootModels = opts.bootstrap?.models ?? fits.map((f) => f.model).filter((m) => m !== 'black');
+      if (opts.refit && bootModels.includes(fit.model) && (opts.bootstrap?.n ?? 4) > 0) {
+        log(`report: bootstrap of ${fit.model} Greeks (${opts.bootstrap?.n ?? 4} refits within bid/ask)`);
+        section.bootstrap = await bootstrapStability(fit, quotes, pricer, grid, pts, opts.refit, opts.bootstrap);
+      }
+      greeks.push(section);
+    } catch (e) {
+      // A model the engine cannot price at these parameters loses its curves and Greeks, not the page.
+      partial.notes.push(`${fit.model}: smile curve and Greeks not computed (${(e as Error).message}).`);
     }
-    greeks.push(section);
   }
   return { ...partial, curves, greeks };
 }
