@@ -23,7 +23,7 @@ export async function chooseFitBackend(request: BackendRequest, log: Logger): Pr
   const quiet: Logger = () => {};
   const b = await selectBackend('auto', quiet);
   if (b.name === 'webgpu' && b.gpu.software) {
-    log(`backend cpu: the only WebGPU adapter is a software rasteriser (${b.description}), slower than the f64 CPU backend; --backend webgpu uses it anyway`);
+    log(`backend cpu: the only WebGPU adapter is a software rasteriser (${b.gpu.adapterDescription}), slower than the f64 CPU backend; --backend webgpu uses it anyway`);
     return selectBackend('cpu', quiet);
   }
   log(`backend ${b.description}`);

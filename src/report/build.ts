@@ -11,7 +11,20 @@ import { atmVols, renderReportHtml } from './html.js';
 import { pricerFor } from './pricing.js';
 import { bootstrapStability, type BootstrapOptions, type Refit } from './stability.js';
 import { expiryTable, marketPoints } from './surface.js';
-import type { GreeksSection, ModelCurve, ReportData, ReportExclusion, ReportQuote } from './types.js';
+import { getModel } from '../models/index.js';
+import { paramVector } from '../models/types.js';
+import type { ConstraintCheck, GreeksSection, ModelCurve, ReportData, ReportExclusion, ReportQuote } from './types.js';
+
+/** The model's constraints at the fitted parameters (none for models volfit does not know). */
+function constraintChecks(fit: FitResult): ConstraintCheck[] {
+  try {
+    const m = getModel(fit.model);
+    const p = paramVector(m, fit.params);
+    return m.constraints.map((c) => ({ model: fit.model, name: c.name, description: c.description, value: c.value(p) }));
+  } catch {
+    return [];
+  }
+}
 
 export interface BuildReportOptions {
   title?: string;
@@ -89,7 +102,7 @@ export async function buildReport(
       partial.notes.push(`${fit.model}: smile curve and Greeks not computed (${(e as Error).message}).`);
     }
   }
-  return { ...partial, curves, greeks };
+  return { ...partial, curves, greeks, constraints: fits.flatMap(constraintChecks) };
 }
 
 /** Writes `<dir>/index.html` and returns its absolute path. */

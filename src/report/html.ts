@@ -160,7 +160,20 @@ export function renderReportHtml(data: ReportData): string {
   const residuals = data.fits.map((f) => chart(residualHeatmap(f, data.points, data.expiries, atm), 'chart heatmap')).join('\n');
 
   const params = data.fits
-    .map((f) => `<div class="fit-params"><h3>${escapeHtml(f.model)}</h3>${paramTable(f)}</div>`)
+    .map((f) => {
+      const checks = (data.constraints ?? []).filter((c) => c.model === f.model);
+      const list = checks.length
+        ? `<ul class="constraints">${checks
+            .map(
+              (c) =>
+                `<li>${escapeHtml(c.name)} (${escapeHtml(c.description)}): <span class="${c.value >= 0 ? 'ok' : 'bad'}">${formatNumber(c.value)} ${
+                  c.value >= 0 ? 'satisfied' : 'violated'
+                }</span></li>`,
+            )
+            .join('')}</ul>`
+        : '';
+      return `<div class="fit-params"><h3>${escapeHtml(f.model)}</h3>${paramTable(f)}${list}</div>`;
+    })
     .join('\n');
 
   const conv = convergencePlot(data.fits);

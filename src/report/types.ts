@@ -101,6 +101,15 @@ export interface ReportExclusion {
   stage: string;
 }
 
+/** A model constraint (e.g. Heston's Feller condition) evaluated at a fit's parameters. */
+export interface ConstraintCheck {
+  model: string;
+  name: string;
+  description: string;
+  /** >= 0 when satisfied. */
+  value: number;
+}
+
 export interface ReportData {
   title: string;
   /** Where the quotes come from; says 'synthetic' when they are not market data. */
@@ -112,6 +121,7 @@ export interface ReportData {
   curves: ModelCurve[];
   greeks: GreeksSection[];
   exclusions: ReportExclusion[];
+  constraints?: ConstraintCheck[];
   /** Rows read before normalization, when known (accounting line in the data section). */
   rowsIn?: number;
   notes: string[];

@@ -76,6 +76,14 @@ describe('report page structure', () => {
     expect(Number(first[3].textContent)).toBeCloseTo(surface.quotes[0].discount, 7);
   });
 
+  it("states the Feller condition at the fitted parameters (2 kappa theta - sigma^2)", () => {
+    const f = data.constraints!.find((c) => c.name === 'feller')!;
+    const p = fit.params;
+    expect(f.value).toBeCloseTo(2 * p.kappa * p.theta - p.sigma ** 2, 12);
+    const text = document.querySelector('#parameters .constraints')!.textContent!;
+    expect(text).toContain(f.value >= 0 ? 'satisfied' : 'violated');
+  });
+
   it('labels synthetic data as synthetic', () => {
     expect(document.querySelector('.source')!.textContent).toContain('SYNTHETIC');
   });
