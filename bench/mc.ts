@@ -76,7 +76,7 @@ export async function run(): Promise<void> {
   recordResults(rows, 'mc (Monte Carlo Heston)', [
     'Heston (0.04, 1.5, 0.06, 0.6, -0.7), S=100, r=0.02, T=1, 100 steps, antithetic; volfit_per_s and quantlib_per_s are path-steps per second.',
     'QuantLib 1.29 MCEuropeanHestonEngine (pseudorandom, QE with martingale correction, antithetic, 8,000 paths), timed inside Python around NPV(); one option per simulation.',
-    'volfit adds a Black-Scholes control variate and prices every strike from the same paths (the 20-strike rows); z_vs_quantlib = price difference / combined standard error.',
+    'volfit adds two control variates (the Black-Scholes payoff on the same Brownian path, and the forward itself) and prices every strike from the same paths (the 20-strike rows); stderr is volfit\'s error of the first strike; z_vs_quantlib = price difference / combined standard error.',
     'webgpu rows run on SwiftShader (Vulkan on the CPU): a correctness stand-in, not GPU speed; they include f64 table set-up, upload and readback.',
   ]);
 }

@@ -2,9 +2,10 @@
 import { bates } from './bates.js';
 import { heston } from './heston.js';
 import { merton } from './merton.js';
+import { rbergomi } from './rbergomi.js';
 import type { Model } from './types.js';
 
-export const models: Readonly<Record<string, Model>> = { heston, bates, merton };
+export const models: Readonly<Record<string, Model>> = { heston, bates, merton, rbergomi };
 
 export function modelNames(): string[] {
   return Object.keys(models);
@@ -17,6 +18,6 @@ export function getModel(name: string): Model {
   return m;
 }
 
-export { heston, bates, merton };
+export { heston, bates, merton, rbergomi };
 export type { Model, ParamSpec, Constraint, Cumulants } from './types.js';
 export { paramVector, paramRecord } from './types.js';

@@ -15,7 +15,7 @@ describe.skipIf(!hasGpu)('calibrate (WebGPU)', () => {
 
   it('recovers Heston from QuantLib\'s standard wrong start to the f32 floor', async () => {
     const truth = Float64Array.from([uniform(r, 0.02, 0.2), uniform(r, 0.5, 3), uniform(r, 0.02, 0.2), uniform(r, 0.2, 1), uniform(r, -0.8, 0)]);
-    const quotes = await priceGrid(heston, truth, surfaceGrid({ expiries: 6, strikesPerExpiry: 10, atmVol: Math.sqrt(truth[0]) }));
+    const quotes = await priceGrid(heston, truth, surfaceGrid({ expiries: 5, strikesPerExpiry: 8, atmVol: Math.sqrt(truth[0]) }));
     const res = await calibrate(quotes, { model: heston, backend: 'webgpu', start: { v0: 0.1, kappa: 3, theta: 0.1, sigma: 0.3, rho: -0.3 } });
     expect(res.backend).toBe('webgpu');
     expect(res.converged).toBe(true);
@@ -24,5 +24,5 @@ describe.skipIf(!hasGpu)('calibrate (WebGPU)', () => {
     // Parameters: the floor moves them by at most ~1e-3 relative on this surface (kappa, sigma
     // are the least determined); measured about 1e-5.
     heston.params.forEach((s, i) => expect(Math.abs(res.params[s.name] - truth[i]) / truth[i]).toBeLessThan(2e-3));
-  });
+  }, 300_000); // SwiftShader runs the f32 kernels on shared CPU cores
 });

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { selectBackend, stderrLogger, type Backend } from '../../backends/backend.js';
 import { impliedVolatility } from '../../engines/black/impliedVol.js';
 import { createCosPricer } from '../../engines/cos/pricer.js';
+import { mcEngine, MC_CLI_DEFAULTS } from '../../engines/mc/index.js';
 import type { QuoteSet, SurfacePricer } from '../../engines/pricer.js';
 import { CanonicalFormatError, parseCanonicalTable, type CanonicalReadResult, type ReadOptions } from '../../market/canonical.js';
 import { MarketFormatError } from '../../market/errors.js';
@@ -17,10 +18,34 @@ import { UserError } from '../errors.js';
 import { backendOption, emit } from '../io.js';
 import { parseKeyValues, parseNumberFlag, parseNumberList, readInput } from '../parse.js';
 
-/** Pricing engines by name: the Monte Carlo engine adds itself here. */
-export const PRICE_ENGINES: Record<string, (model: Model, quotes: QuoteSet, backend: Backend) => Promise<SurfacePricer>> = {
-  cos: (model, quotes, backend) => createCosPricer(model, quotes, backend, { log: stderrLogger }),
+type EngineFactory = (model: Model, quotes: QuoteSet, backend: Backend) => Promise<SurfacePricer>;
+
+/** Pricing engines by name; Monte Carlo takes its path count, steps and seed from the flags. */
+export const PRICE_ENGINES: Record<string, (o: { paths: string; steps: string; seed: string }) => EngineFactory> = {
+  cos: () => (model, quotes, backend) => createCosPricer(model, quotes, backend, { log: stderrLogger }),
+  mc: (o) =>
+    mcEngine(
+      {
+        paths: positiveInteger('--paths', o.paths),
+        steps: positiveInteger('--steps', o.steps),
+        seed: nonNegativeInteger('--seed', o.seed),
+        antithetic: MC_CLI_DEFAULTS.antithetic,
+      },
+      stderrLogger,
+    ),
 };
+
+function positiveInteger(flag: string, value: string): number {
+  const x = Number(value);
+  if (!Number.isInteger(x) || x <= 0) throw new UserError(`${flag} must be a positive integer, got '${value}'`);
+  return x;
+}
+
+function nonNegativeInteger(flag: string, value: string): number {
+  const x = Number(value);
+  if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new UserError(`${flag} must be an integer in [0, 2^32), got '${value}'`);
+  return x;
+}
 
 /**
  * Reads a canonical quote CSV for pricing. Market prices are not needed to price, so a file
@@ -52,13 +77,26 @@ function userError<T>(f: () => T): T {
   }
 }
 
+/** The async twin of userError: an engine that rejects a model or option is the user's error. */
+async function userErrorAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof RangeError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('price')
     .description('model prices and implied vols (Heston, Bates, Merton) of a strike strip or a quote CSV')
-    .requiredOption('--model <name>', 'heston | bates | merton')
+    .requiredOption('--model <name>', 'heston | bates | merton | rbergomi (rbergomi: --engine mc)')
     .requiredOption('--params <list>', 'model parameters as name=value,... (e.g. v0=0.04,kappa=4,theta=0.25,sigma=1,rho=-0.5)')
     .addOption(new Option('--engine <name>', 'pricing engine').choices(Object.keys(PRICE_ENGINES)).default('cos'))
+    .option('--paths <n>', 'Monte Carlo paths (--engine mc)', String(MC_CLI_DEFAULTS.paths))
+    .option('--steps <n>', 'Monte Carlo time steps (--engine mc)', String(MC_CLI_DEFAULTS.steps))
+    .option('--seed <n>', 'Monte Carlo seed (--engine mc)', String(MC_CLI_DEFAULTS.seed))
     .option('--spot <x>', 'spot price')
     .option('--rate <r>', 'continuously compounded rate (default 0)')
     .option('--div <q>', 'continuous dividend yield (default 0)')
@@ -68,7 +106,7 @@ export function register(program: Command): void {
     .option('--input <file>', 'canonical quote CSV instead of --expiry/--strikes/--type')
     .option('--as-of <iso>', 'valuation time when the CSV has expiry dates')
     .addOption(backendOption())
-    .option('--json', 'JSON output {"backend","model","prices","ivs"}')
+    .option('--json', 'JSON output {"backend","model","prices","ivs"} (+ "stderr" for --engine mc)')
     .option('--out <file>', 'write here instead of stdout')
     .action(async (o) => {
       const model = userError(() => getModel(o.model));
@@ -112,7 +150,8 @@ export function register(program: Command): void {
         };
       }
       const backend = await selectBackend(o.backend);
-      const pricer = await userError(() => PRICE_ENGINES[o.engine](model, quotes, backend));
+      const engine = PRICE_ENGINES[o.engine](o);
+      const pricer = await userErrorAsync(() => engine(model, quotes, backend));
       const result = await pricer.priceBatch(params, 1);
       pricer.dispose();
       const prices = Array.from(result.prices);
@@ -121,11 +160,15 @@ export function register(program: Command): void {
         return r.iv;
       });
       if (o.json) {
-        emit(JSON.stringify({ backend: result.backend, model: model.name, prices, ivs }), o.out);
+        const stderr = result.stderr ? { stderr: Array.from(result.stderr) } : {};
+        emit(JSON.stringify({ backend: result.backend, model: model.name, prices, ivs, ...stderr }), o.out);
       } else {
-        const lines = ['T,strike,type,price,iv'];
+        const se = result.stderr;
+        const lines = [`T,strike,type,price,iv${se ? ',stderr' : ''}`];
         prices.forEach((p, i) =>
-          lines.push(`${quotes.T[i]},${quotes.strike[i]},${quotes.isCall[i] ? 'call' : 'put'},${p},${ivs[i] ?? ''}`),
+          lines.push(
+            `${quotes.T[i]},${quotes.strike[i]},${quotes.isCall[i] ? 'call' : 'put'},${p},${ivs[i] ?? ''}${se ? `,${se[i]}` : ''}`,
+          ),
         );
         emit(lines.join('\n'), o.out);
       }

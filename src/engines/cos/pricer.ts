@@ -27,7 +27,7 @@ export async function createCosPricer(
   options: CosPricerOptions = {},
 ): Promise<SurfacePricer> {
   if (!model.cumulants || !(model.logCharFn || model.charFn)) {
-    throw new Error(`model ${model.name} has no characteristic function: the COS engine cannot price it`);
+    throw new RangeError(`model ${model.name} has no characteristic function: the COS engine cannot price it (use --engine mc)`);
   }
   checkQuotes(quotes);
   const groups = groupByExpiry(quotes);
