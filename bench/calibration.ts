@@ -7,8 +7,8 @@
  * 30-730 days, strikes +-2.5 standard deviations, out-of-the-money side; REFERENCE.md's setup),
  * inverted to Black vols; both libraries fit those vols. Start: QuantLib's standard wrong start
  * (v0 .1, kappa 3, theta .1, sigma .3, rho -.3; Bates adds lambda .5, muJ -.1, sigmaJ .1).
- * Each calibration is one timed run (seconds long, so timer noise is negligible; shared machines
- * vary by about 10 %). QuantLib is timed inside its Python script around model.calibrate only.
+ * Each calibration is one timed run, or the median of 3 for volfit fits under a second (the
+ * first also carries JIT warm-up); shared machines vary by about 10 %. QuantLib is timed inside its Python script around model.calibrate only.
  * RMSE in vol, by re-pricing at the fitted parameters and inverting exactly, for both.
  */
 import { calibrate } from '../src/calibrator/calibrate.js';
@@ -104,7 +104,12 @@ export async function run(): Promise<void> {
     const c = CASES[i];
     const q = ql.cases[i];
     const quotes = quotesFrom(grids[i], q.ivs);
-    const cpu = await calibrate(quotes, { model: c.model, backend: 'cpu', start: c.start });
+    // Sub-second fits: the median of 3 runs (the first of the bench also carries JIT warm-up).
+    let cpu = await calibrate(quotes, { model: c.model, backend: 'cpu', start: c.start });
+    if (cpu.seconds < 1) {
+      const runs = [cpu, await calibrate(quotes, { model: c.model, backend: 'cpu', start: c.start }), await calibrate(quotes, { model: c.model, backend: 'cpu', start: c.start })];
+      cpu = runs.sort((a, b) => a.seconds - b.seconds)[1];
+    }
     const row: BenchRow = {
       name: `calibration ${c.name}`,
       volfit_per_s: 1 / cpu.seconds,

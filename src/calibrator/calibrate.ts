@@ -166,11 +166,11 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     const lmBase: LmOptions = onGpu
       ? { fdScheme: 'central', fdStep: 3e-3, ftol: 1e-9, xtol: 1e-7, gtol: 1e-7, speculative: false }
       : { fdScheme: 'forward', fdStep: 1e-7, ftol: 1e-10, xtol: 1e-10, gtol: 1e-10, speculative: false };
-    // An exact fit: IV RMSE 1e-10 (1e-8 vol points) is far below any quote's precision and pins
-    // parameters far better than 1e-4; iterating further only spends evaluations. Price fits: 1e-12
-    // of the mean price. Not with a prior (the objective then has a non-zero minimum anyway).
+    // An exact fit: IV RMSE 1e-13, the f64 COS pricing floor; iterating further only spends
+    // evaluations. Price fits: 1e-14 of the mean price. Not with a prior (the objective then has
+    // a non-zero minimum anyway).
     const meanPrice = prep.marketPrice.reduce((a, b) => a + b, 0) / prep.m;
-    lmBase.fabs = priorInfo ? 0 : kind === 'iv' ? 1e-20 : (1e-12 * meanPrice) ** 2;
+    lmBase.fabs = priorInfo ? 0 : kind === 'iv' ? 1e-26 : (1e-14 * meanPrice) ** 2;
     const history: CalibrationResult['history'] = [];
     let iterations = 0;
     const report = (stage: ProgressEvent['stage'], iteration: number, f: number) =>
@@ -243,8 +243,10 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       if (decision.name === 'global+lm') {
         const de = await runGlobal(searchObjective, [z0]);
         fit = await runLm(searchObjective, de.z, 'lm');
+        const pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
+        if (pinned.length) reason = `${reason}; the fit ends with ${pinned.join(', ')} at a bound`;
       } else {
-        fit = await runLm(searchObjective, z0, 'lm');
+        fit = await runLm(searchObjective, decision.lmStart ?? z0, 'lm');
         const pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
         const suspect = routeRequest === 'auto' && (!Number.isFinite(fit.f) || !fit.converged || pinned.length > 0);
         if (suspect) {

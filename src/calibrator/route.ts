@@ -3,10 +3,14 @@
  *
  * - Forced by the user: 'lm' or 'global' (DE then LM).
  * - auto, warm start (a previous fit, or a prior's mean): LM alone; these starts are near.
- * - auto otherwise: a probe prices the start and K quasi-random points of the bounds' box in ONE
- *   batch (K = 4P on the CPU, 16P on WebGPU where a larger batch costs about the same). If the
- *   start's objective is more than PROBE_RATIO times the best probe's, or not finite, the start
- *   is poor: DE then LM. Otherwise LM alone.
+ * - auto, a given start (`--start k=v`): LM from it. LM in the bounded space recovers from
+ *   QuantLib's standard wrong start on equity and crypto surfaces, and costs a fraction of a
+ *   global stage on the CPU; a global stage first would only pay off for hopeless starts, which
+ *   the fallback below catches.
+ * - auto, cold start (no start: the model's defaults): on WebGPU, DE then LM (a generation is one
+ *   dispatch). On the CPU, a probe prices the default start and K = 4P Halton points of the search
+ *   box in ONE batch, and LM starts from the best of them.
+ * - A start that cannot be priced: DE then LM.
  * - After an auto LM, a fit that did not converge or has a parameter pinned at a bound (the
  *   collapse kappa -> 0 QuantLib's LM shows on crypto surfaces) triggers DE then LM, and the
  *   better of the two fits is kept ('lm+global').
@@ -38,6 +42,8 @@ export interface RouteDecision {
   name: RouteName;
   reason: string;
   startObjective?: number;
+  /** Where LM should start when not at the given start (the best probe point), in z. */
+  lmStart?: Float64Array;
 }
 
 // Halton points: an even cover of the box with few points, deterministic.
@@ -56,12 +62,21 @@ function halton(index: number, base: number): number {
 
 export async function chooseRoute(input: RouteInput): Promise<RouteDecision> {
   const P = input.dimension;
+  const where = `${P} parameters, ${input.quotes} quotes, ${input.backend}`;
   if (input.request === 'lm') return { name: 'lm', reason: 'forced by the user (--route lm)' };
   if (input.request === 'global') return { name: 'global+lm', reason: 'forced by the user (--route global)' };
   if (input.startKind === 'fit' || input.startKind === 'prior') {
     return { name: 'lm', reason: `warm start from a previous fit (${input.startKind === 'fit' ? '--start' : '--prior'}): LM alone` };
   }
-  const K = (input.backend === 'webgpu' ? 16 : 4) * P;
+  if (input.startKind === 'user') {
+    const [f0] = await input.probe(input.z0);
+    if (!Number.isFinite(f0)) return { name: 'global+lm', reason: `the given start cannot be priced: global stage first (${where})`, startObjective: f0 };
+    return { name: 'lm', reason: `LM from the given start (${where})`, startObjective: f0 };
+  }
+  if (input.backend === 'webgpu') {
+    return { name: 'global+lm', reason: `cold start (no start given) on WebGPU, where a DE generation is one dispatch: global stage then LM (${where})` };
+  }
+  const K = 4 * P;
   const pts = new Float64Array((K + 1) * P);
   pts.set(input.z0, 0);
   for (let k = 1; k <= K; k++) {
@@ -69,24 +84,20 @@ export async function chooseRoute(input: RouteInput): Promise<RouteDecision> {
     pts.set(input.cube.toZ(u), k * P);
   }
   const f = await input.probe(pts);
-  const f0 = f[0];
-  const best = Math.min(...f.slice(1).filter(Number.isFinite));
-  const startName = input.startKind === 'default' ? 'the model\'s default start' : 'the given start';
-  if (!Number.isFinite(f0)) {
-    return { name: 'global+lm', reason: `${startName} cannot be priced; global stage first (${P} parameters, ${input.quotes} quotes, ${input.backend})`, startObjective: f0 };
+  let best = 0;
+  for (let k = 1; k <= K; k++) if (f[k] < f[best] || !Number.isFinite(f[best])) best = k;
+  if (!Number.isFinite(f[best])) {
+    return { name: 'global+lm', reason: `cold start: neither the model's default start nor ${K} probe points can be priced; global stage first (${where})` };
   }
-  if (Number.isFinite(best) && f0 > PROBE_RATIO * best) {
+  if (best !== 0 && f[0] > PROBE_RATIO * f[best]) {
     return {
-      name: 'global+lm',
-      reason: `${startName} is poor: objective ${f0.toExponential(3)} > ${PROBE_RATIO}x the best of ${K} probe points (${best.toExponential(3)}); global stage then LM (${P} parameters, ${input.quotes} quotes, ${input.backend})`,
-      startObjective: f0,
+      name: 'lm',
+      reason: `cold start: LM from the best of ${K} probe points (objective ${f[best].toExponential(3)}; the model's default start gave ${f[0].toExponential(3)}) (${where})`,
+      startObjective: f[best],
+      lmStart: pts.slice(best * P, (best + 1) * P),
     };
   }
-  return {
-    name: 'lm',
-    reason: `${startName} is within ${PROBE_RATIO}x of the best of ${K} probe points (${f0.toExponential(3)} vs ${Number.isFinite(best) ? best.toExponential(3) : 'none finite'}): LM alone`,
-    startObjective: f0,
-  };
+  return { name: 'lm', reason: `cold start: LM from the model's default start, within ${PROBE_RATIO}x of the best of ${K} probe points (${where})`, startObjective: f[0] };
 }
 
 /** Names of parameters sitting (within PINNED of the range) on a finite bound. */
