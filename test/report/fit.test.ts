@@ -65,7 +65,7 @@ describe('parseFitResult', () => {
   it('never crashes on arbitrary JSON: a fit or a FitFormatError', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
-        for (const json of [a, { ...good, [String(a)]: b }, { ...good, params: a }, { ...good, residuals: [a] }]) {
+        for (const json of [a, { ...good, [JSON.stringify(a) ?? 'undefined']: b }, { ...good, params: a }, { ...good, residuals: [a] }]) {
           try {
             const f = parseFitResult(json);
             for (const v of Object.values(f.params)) expect(Number.isFinite(v)).toBe(true);
