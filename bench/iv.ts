@@ -28,6 +28,7 @@ import { impliedVolatilitiesGpu } from '../src/engines/black/gpu.js';
 import { getGpu } from '../src/backends/webgpu/device.js';
 import { recordResults, type BenchRow } from './lib/results.js';
 import { quantlibAvailable, runQuantLib } from './lib/quantlib.js';
+import { mulberry32 } from '../src/util/mulberry32.js';
 
 const N = 1_000_000;
 const N_WIDE = 100_000;
@@ -36,22 +37,11 @@ const N_QL_PYTHON = 100_000;
 const QL_PASSES = 2;
 const TARGET_ACCURACY = 1e-12;
 
-/** mulberry32, fixed seed: the bench inputs are the same every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Inputs = IvBatch & { discount: Float64Array; vol: Float64Array };
 
 function inputs(n: number, maxSd: number, seed: number): Inputs {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   const b = {
     price: new Float64Array(n),
     forward: new Float64Array(n),

@@ -9,6 +9,7 @@ import type { FitResult } from './fit.js';
 import { modelGreeks, type GreekGrid } from './greeks.js';
 import type { ModelPricer } from './pricing.js';
 import type { GreekPoint, GreeksSection, ReportQuote, StabilityPoint } from './types.js';
+import { mulberry32 } from '../util/mulberry32.js';
 
 /** Refits the model to `quotes`, starting from `start`; the calibrator in the CLI and demo. */
 export type Refit = (quotes: ReportQuote[], start: FitResult) => Promise<FitResult>;
@@ -21,17 +22,6 @@ export interface BootstrapOptions {
   threshold?: number;
 }
 
-/** mulberry32: reproducible draws, so the same inputs give the same report. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Quotes with both bid and ask get a price drawn uniformly in [bid, ask] and lose their `iv`
