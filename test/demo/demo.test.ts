@@ -8,9 +8,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseHTML } from 'linkedom';
-import { main } from '../../src/cli/main.js';
+import { runCli as run } from '../cli/run.js';
 import { runDemo, type DemoSummary } from '../../src/demo/demo.js';
 import { hasGpu } from '../helpers/gpu.js';
 import { hasChromium, inspectPage } from '../report/chromium.js';
@@ -20,18 +20,6 @@ const dir = mkdtempSync(join(tmpdir(), 'volfit-demo-test-'));
 let cpuHestonRmse: number | undefined;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  try {
-    return { code: await main(['node', 'volfit', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('volfit demo on the CPU backend', () => {
   const out = join(dir, 'cpu');

@@ -6,9 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseHTML } from 'linkedom';
-import { main } from '../../src/cli/main.js';
+import { runCli as run } from '../cli/run.js';
 import { fitBlackFlat } from '../../src/demo/blackFlat.js';
 import { parseFitResult } from '../../src/report/fit.js';
 import { rng } from '../helpers/random.js';
@@ -26,19 +26,6 @@ writeFileSync(hestonJson, JSON.stringify(heston));
 const blackJson = join(dir, 'black.json');
 writeFileSync(blackJson, JSON.stringify(fitBlackFlat(s.quotes)));
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  try {
-    const code = await main(['node', 'volfit', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('volfit report', () => {
   it('writes index.html for two fits, numbers matching each fit JSON', async () => {
