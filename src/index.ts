@@ -27,3 +27,4 @@ export type { ReportData, ReportQuote, GreekPoint, GreeksSection, StabilityPoint
 export { runDemo, formatDemoSummary, DEMO_MODELS, type DemoOptions, type DemoSummary } from './demo/demo.js';
 export { fitBlackFlat } from './demo/blackFlat.js';
 export { type GpuIvOptions } from './engines/black/gpu.js';
+export { pricerFactoryFor, engineFor, MC_CALIBRATION_DEFAULTS, type CalibrationEngine } from './calibrator/pricers.js';
