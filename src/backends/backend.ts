@@ -37,10 +37,11 @@ export async function selectBackend(request: BackendRequest, log: Logger = stder
     if (request === 'auto') log(`backend ${backend.description}`);
     return backend;
   }
+  const why = gpu?.lost ? `the WebGPU device was lost: ${gpu.lostReason}` : gpuUnavailableReason();
   if (request === 'webgpu') {
-    throw new BackendUnavailableError(`--backend webgpu requested but unavailable: ${gpuUnavailableReason()}`);
+    throw new BackendUnavailableError(`--backend webgpu requested but unavailable: ${why}`);
   }
-  log(`backend cpu: no WebGPU adapter (${gpuUnavailableReason()})`);
+  log(`backend cpu: no usable WebGPU adapter (${why})`);
   return CPU;
 }
 
