@@ -28,3 +28,4 @@ export { runDemo, formatDemoSummary, DEMO_MODELS, type DemoOptions, type DemoSum
 export { fitBlackFlat } from './demo/blackFlat.js';
 export { type GpuIvOptions } from './engines/black/gpu.js';
 export { pricerFactoryFor, engineFor, MC_CALIBRATION_DEFAULTS, type CalibrationEngine } from './calibrator/pricers.js';
+export { setShaderBaseUrl } from './backends/webgpu/shaderSource.js';

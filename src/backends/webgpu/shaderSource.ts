@@ -7,8 +7,21 @@
 const cache = new Map<string, Promise<string>>();
 
 // src/backends/webgpu/ and dist/backends/webgpu/ are both three levels below the package root.
+let shaderBase: URL | string = new URL('../../../shaders/', import.meta.url);
+
+/**
+ * Where `shaders/` is served from, for bundles whose own URL says nothing about it (a browser
+ * page serving the folder at `/shaders/`, say). Relative bases resolve against the page.
+ */
+export function setShaderBaseUrl(base: string | URL): void {
+  const href = String(base);
+  shaderBase = href.endsWith('/') ? href : `${href}/`;
+  cache.clear();
+}
+
 function shaderUrl(name: string): URL {
-  return new URL(`../../../shaders/${name}`, import.meta.url);
+  const base = typeof shaderBase === 'string' ? new URL(shaderBase, globalThis.location?.href) : shaderBase;
+  return new URL(name, base);
 }
 
 async function readRaw(name: string): Promise<string> {
