@@ -36,7 +36,7 @@ interface Case {
   strikes: number;
 }
 
-const CASES: Case[] = [
+const ALL_CASES: Case[] = [
   { name: 'heston 100 quotes', model: heston, truth: HESTON_TRUTH, start: HESTON_START, expiries: 10, strikes: 10 },
   { name: 'heston 1000 quotes', model: heston, truth: HESTON_TRUTH, start: HESTON_START, expiries: 20, strikes: 50 },
   { name: 'heston 4000 quotes', model: heston, truth: HESTON_TRUTH, start: HESTON_START, expiries: 40, strikes: 100 },
@@ -86,6 +86,10 @@ export async function run(): Promise<void> {
     console.log('QuantLib-Python not available at /usr/bin/python3: bench/calibration needs it for the data and the comparison');
     return;
   }
+  // VOLFIT_BENCH_CASES=heston (a substring of the case names) re-runs a subset; rows of the other
+  // cases stay as last recorded.
+  const only = process.env.VOLFIT_BENCH_CASES;
+  const CASES = ALL_CASES.filter((c) => !only || c.name.includes(only));
   const grids = CASES.map(grid);
   const ql = { quantlib: '', cases: [] as QlCase[] };
   for (let i = 0; i < CASES.length; i++) {
@@ -123,6 +127,7 @@ export async function run(): Promise<void> {
       quantlib_max_rel_err: maxRelErr(q.params, c.truth),
       volfit_evaluations: cpu.evaluations,
       volfit_route: cpu.route.name,
+      volfit_jacobian: cpu.jacobian,
     };
     console.log(`${c.name}: volfit cpu ${cpu.seconds.toFixed(2)} s (rmse ${cpu.rmse_iv?.toExponential(2)}, ${cpu.evaluations} sets), QuantLib ${q.seconds.toFixed(2)} s (rmse ${q.rmse_iv.toExponential(2)}), ratio ${(q.seconds / cpu.seconds).toFixed(2)}`);
     // SwiftShader (a software GPU on these shared cores) shows correctness, not GPU speed: there

@@ -21,7 +21,7 @@ import { posterior, priorFromFit, type PriorSource } from './posterior.js';
 import { resolveBounds, toModel, toUnconstrained, CalibrationInputError, type Bounds } from './transforms.js';
 import { chooseRoute, pinnedParams, type RouteRequest, type StartKind } from './route.js';
 import type { CalibrationResult, RouteName } from './result.js';
-import { createCosPricer } from '../engines/cos/pricer.js';
+import { pricerFactoryFor } from './pricers.js';
 
 export type PricerFactory = (model: Model, quotes: QuoteSet, backend: Backend) => SurfacePricer | Promise<SurfacePricer>;
 
@@ -35,7 +35,7 @@ export interface ProgressEvent {
 
 export interface CalibrateOptions {
   model: Model;
-  /** Builds the pricer for the quotes kept; default: the COS engine on the chosen backend. */
+  /** Builds the pricer for the quotes kept; default pricerFactoryFor(model): COS, or Monte Carlo for models without a characteristic function. */
   createPricer?: PricerFactory;
   /** Default 'auto'. A Backend object is used as given. */
   backend?: BackendRequest | Backend;
@@ -151,13 +151,16 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     throw new CalibrationInputError(`${prep.m} usable quote(s) cannot determine ${P} ${model.name} parameters (need at least ${P}, or a prior)`);
   }
   const backend = typeof opts.backend === 'object' ? opts.backend : await selectBackend(opts.backend ?? 'auto', log);
-  const pricer = await (opts.createPricer ?? ((m, q, b) => createCosPricer(m, q, b, { log })))(model, prep.set, backend);
+  const pricer = await (opts.createPricer ?? pricerFactoryFor(model, undefined, log))(model, prep.set, backend);
   try {
     const objectiveOptions = {
       kind,
       prior: priorInfo?.prior,
       noise: priorInfo?.noise,
       constraintPenalty: opts.constraints === 'penalty' ? (opts.penaltyWeight ?? 1) : 0,
+      // Analytic parameter gradients (f64) where the pricer has them, on the CPU backend; on
+      // WebGPU LM keeps the batched f32 finite-difference Jacobian (one dispatch).
+      analyticJacobian: backend.name !== 'webgpu' && opts.lm?.jacobian !== 'fd',
     };
     const objective = new Objective(model, prep, pricer, bounds, objectiveOptions);
     const onGpu = backend.name === 'webgpu';
@@ -219,7 +222,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     let sub: { prep: PreparedQuotes; pricer: SurfacePricer; objective: Objective } | undefined;
     if (!warm && prep.m > subThreshold) {
       const subPrep = subsampleQuotes(prep);
-      const subPricer = await (opts.createPricer ?? ((m, q, b) => createCosPricer(m, q, b, { log })))(model, subPrep.set, backend);
+      const subPricer = await (opts.createPricer ?? pricerFactoryFor(model, undefined, log))(model, subPrep.set, backend);
       sub = { prep: subPrep, pricer: subPricer, objective: new Objective(model, subPrep, subPricer, bounds, objectiveOptions) };
     }
     const searchObjective = sub?.objective ?? objective;
@@ -247,7 +250,31 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
         if (pinned.length) reason = `${reason}; the fit ends with ${pinned.join(', ')} at a bound`;
       } else {
         fit = await runLm(searchObjective, decision.lmStart ?? z0, 'lm');
-        const pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
+        let pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
+        // Pinned at a bound from a cold start: a local minimum on a model edge (Merton with
+        // sigmaJ -> 0 or vol -> 0, Heston kappa -> 0) is common; LM from the next-best probe
+        // points costs a fraction of a global stage and usually lands in the right basin.
+        const released = (zf: Float64Array) => {
+          // The pinned fit with its pinned parameters moved back to the model's initial values:
+          // the other parameters are often right, and only the edge is wrong.
+          const pf = toModel(zf, bounds);
+          const names = pinnedParams(model, pf, bounds);
+          model.params.forEach((spec, j) => { if (names.includes(spec.name)) pf[j] = spec.initial; });
+          return toUnconstrained(pf, bounds);
+        };
+        // Cold starts (decision.alternatives, from the probe): LM also from the next-best probe
+        // points, keeping the best fit, unless the first fit is exact. Jump models have interior
+        // local minima 1-2 vol points off (Merton seeds 749, 761 of a sweep) that no bound test sees.
+        const alternatives = pinned.length ? [released(fit.z), ...(decision.alternatives ?? [])] : (decision.alternatives ?? []);
+        const multiStart = routeRequest === 'auto' && fit.converged && fit.reason !== 'fabs' && decision.alternatives !== undefined;
+        for (const alt of multiStart ? alternatives : []) {
+          const other = await runLm(searchObjective, alt, 'lm');
+          if (!(other.f < fit.f)) continue;
+          reason = `${reason}; ${pinned.length ? `LM ended with ${pinned.join(', ')} at a bound, ` : ''}LM from another start improved the objective from ${fit.f.toExponential(3)} to ${other.f.toExponential(3)}`;
+          fit = other;
+          pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
+          if (fit.reason === 'fabs') break;
+        }
         const suspect = routeRequest === 'auto' && (!Number.isFinite(fit.f) || !fit.converged || pinned.length > 0);
         if (suspect) {
           const why = !Number.isFinite(fit.f)
@@ -340,6 +367,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       noise,
       history,
       message: lmMessage(fit),
+      jacobian: fit.jacobian,
       bounds: Object.fromEntries(names.map((n, i) => [n, [bounds.lower[i], bounds.upper[i]] as [number, number]])),
       prior: priorInfo !== undefined,
     };

@@ -2,7 +2,11 @@
  * Levenberg-Marquardt on a batched least-squares problem in an unconstrained space (bounds are
  * handled by the transform, so every step is feasible).
  *
- * Jacobian: finite differences, with the base point and all P perturbed points priced in ONE
+ * Jacobian: analytic when the problem offers `residualsAndJacobian` (the COS engine's parameter
+ * gradients chained through the bound transform: one set priced per Jacobian, exact) and it is
+ * the cheaper of the two ('auto' times both at the first Jacobian of a problem: the gradient
+ * costs the characteristic function's derivatives, which for some models outweigh P + 1
+ * batched prices), otherwise finite differences, with the base point and all P perturbed points priced in ONE
  * batch (P+1 sets forward, 2P+1 central). With `speculative`, the trial point and its
  * perturbations go out together: an accepted step (the common case) then costs a single batch,
  * one GPU round trip per iteration instead of two; on the CPU that would waste P evaluations per
@@ -31,6 +35,18 @@ export interface LeastSquaresProblem {
   readonly size: number;
   /** Residual vectors of the n points stacked in Z (n x p), priced together. */
   residuals(Z: Float64Array, n: number): Promise<{ r: Float64Array[] }>;
+  /**
+   * Optional analytic Jacobian: residuals of one point and d r / d z (size x p, row-major), or
+   * J null where it cannot be had (non-finite prices). Used instead of finite differences when
+   * present (LmOptions.jacobian 'auto' or 'analytic'); each call counts as one evaluation.
+   */
+  residualsAndJacobian?(z: Float64Array): Promise<{ r: Float64Array; J: Float64Array | null }>;
+  /**
+   * Which Jacobian LM 'auto' uses on this problem; LM sets it the first time it needs one, by
+   * timing both (an analytic gradient is not always cheaper than P + 1 batched prices), and later
+   * LM runs on the same problem reuse the choice.
+   */
+  jacobianChoice?: 'analytic' | 'fd-batch';
 }
 
 export interface LmOptions {
@@ -44,6 +60,8 @@ export interface LmOptions {
   fdStep?: number;
   fdScheme?: 'forward' | 'central';
   speculative?: boolean;
+  /** 'auto' (default): the problem's analytic Jacobian when it has one, else finite differences. */
+  jacobian?: 'auto' | 'analytic' | 'fd';
   onIteration?: (iteration: number, f: number) => void;
 }
 
@@ -59,6 +77,8 @@ export interface LmResult {
   converged: boolean;
   reason: LmReason;
   history: number[];
+  /** How the Jacobians were computed: analytic parameter gradients or a batched finite-difference stencil. */
+  jacobian: 'analytic' | 'fd-batch';
 }
 
 /** Z rows for the base point and its perturbations; returns the steps used. */
@@ -108,9 +128,33 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
   const step = opts.fdStep ?? 1e-7;
   const scheme = opts.fdScheme ?? 'forward';
   let evaluations = 0;
+  const mode = opts.jacobian ?? 'auto';
+  const hasAnalytic = problem.residualsAndJacobian !== undefined;
+  if (mode === 'analytic' && !hasAnalytic) throw new Error('LM: an analytic Jacobian was asked for, but the problem has none');
+  // undefined while 'auto' has not timed the two yet.
+  let analytic: boolean | undefined = mode === 'fd' || !hasAnalytic ? false : mode === 'analytic' ? true : problem.jacobianChoice ? problem.jacobianChoice === 'analytic' : undefined;
 
-  // Evaluates the point, with its Jacobian stencil when asked; one batch either way.
+  const analyticPoint = async (z: Float64Array) => {
+    evaluations += 1;
+    return problem.residualsAndJacobian!(z);
+  };
+  // Evaluates the point, with its Jacobian (analytic, or its stencil) when asked; one batch either way.
   const evalPoint = async (z: Float64Array, withJ: boolean): Promise<{ r: Float64Array; J: Float64Array | null }> => {
+    if (withJ && analytic === undefined) {
+      // 'auto', first Jacobian on this problem: time both, keep the faster (and its result).
+      const t0 = performance.now();
+      const a = await analyticPoint(z);
+      const t1 = performance.now();
+      const f = await fdPoint(z);
+      const t2 = performance.now();
+      analytic = a.J !== null && t1 - t0 <= t2 - t1;
+      problem.jacobianChoice = analytic ? 'analytic' : 'fd-batch';
+      return analytic ? a : f;
+    }
+    if (withJ && analytic) return analyticPoint(z);
+    return fdPoint(z, withJ);
+  };
+  const fdPoint = async (z: Float64Array, withJ = true): Promise<{ r: Float64Array; J: Float64Array | null }> => {
     if (!withJ) {
       const { r } = await problem.residuals(z, 1);
       evaluations += 1;
@@ -137,13 +181,15 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
   const history = [f];
   const done = (reason: LmReason, converged: boolean, iterations: number): LmResult => ({
     z, f, r: cur.r, J: cur.J ?? new Float64Array(size * p), iterations, evaluations, converged, reason, history,
+    jacobian: analytic === true ? 'analytic' : 'fd-batch',
   });
   if (!Number.isFinite(f) || !cur.J) return done('non-finite-start', false, 0);
 
   let { A, g } = normalEquations(cur.J, cur.r, size, p);
   let lambda = 1e-3 * Math.max(...Array.from({ length: p }, (_, j) => A[j * p + j]), 1e-300);
   let nu = 2;
-  const speculative = opts.speculative ?? false;
+  // Speculative stencils only pay off for batched finite differences on the GPU.
+  const speculative = (opts.speculative ?? false) && analytic === false;
 
   const gradientCosine = () => {
     let worst = 0;

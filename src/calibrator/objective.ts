@@ -19,8 +19,8 @@
 import type { Model } from '../models/types.js';
 import type { SurfacePricer } from '../engines/pricer.js';
 import type { PreparedQuotes } from './quotes.js';
-import { blackImpliedVol } from './black.js';
-import { toModel, type Bounds } from './transforms.js';
+import { blackImpliedVol, blackVega } from './black.js';
+import { modelDerivative, toModel, type Bounds } from './transforms.js';
 
 export type ObjectiveKind = 'iv' | 'price';
 export type IvMode = 'vega' | 'exact';
@@ -39,6 +39,12 @@ export interface ObjectiveOptions {
   noise?: number;
   /** Weight of the constraint penalty (0 = constraints ignored). */
   constraintPenalty?: number;
+  /**
+   * Offer an analytic Jacobian (`residualsAndJacobian`) when the pricer has `priceAndGradient`
+   * (default true). The calibrator turns it off on WebGPU, where LM keeps the batched f32
+   * finite-difference Jacobian.
+   */
+  analyticJacobian?: boolean;
 }
 
 export interface BatchResiduals {
@@ -59,6 +65,13 @@ export class Objective {
   lastPricingError?: string;
   private readonly invNoise: number;
   private readonly penaltyScale: number;
+  /**
+   * Residuals and d r / d z of one point from the pricer's analytic price gradient; present only
+   * when the pricer offers one (see ObjectiveOptions.analyticJacobian).
+   */
+  readonly residualsAndJacobian?: (z: Float64Array) => Promise<{ r: Float64Array; J: Float64Array | null }>;
+  /** Set by LM 'auto' after timing both Jacobians on this objective (see LeastSquaresProblem). */
+  jacobianChoice?: 'analytic' | 'fd-batch';
 
   constructor(
     readonly model: Model,
@@ -74,6 +87,84 @@ export class Objective {
     this.penaltyScale = opts.constraintPenalty ? Math.sqrt(opts.constraintPenalty * prep.m) : 0;
     const nCon = this.penaltyScale > 0 ? model.constraints.length : 0;
     this.size = this.m + (opts.prior ? this.p : 0) + nCon;
+    if (pricer.priceAndGradient && (opts.analyticJacobian ?? true)) this.residualsAndJacobian = (z) => this.analyticJacobian(z);
+  }
+
+  /**
+   * Chain rule from d price / d p (the pricer) to d r / d z: times dp/dz of the bound transform
+   * (diagonal), times the residual's derivative in price: s_i (price), s_i / vega(market IV)
+   * (first-order IV), s_i / vega(model IV) for exact IV residuals (d iv / d price = 1 / vega at
+   * the model's vol; a quote without a model vol uses its first-order form, as the residual
+   * does). Prior rows L^-1 (z - mu) have the constant Jacobian L^-1; penalty rows (no pricing)
+   * use central differences of the constraint values.
+   */
+  private async analyticJacobian(z: Float64Array): Promise<{ r: Float64Array; J: Float64Array | null }> {
+    const { prep, m, p } = this;
+    const params = this.params(z);
+    this.evaluations += 1;
+    let out: { prices: Float64Array; gradient: Float64Array; backend: 'webgpu' | 'cpu' };
+    try {
+      out = await this.pricer.priceAndGradient!(params);
+    } catch (e) {
+      this.lastPricingError = (e as Error).message;
+      return { r: new Float64Array(this.size).fill(NaN), J: null };
+    }
+    this.lastBackend = out.backend;
+    const r = this.residualsFromPrices(z, out.prices, 0);
+    if (!Number.isFinite(sumSquares(r))) return { r, J: null };
+    const dpdz = modelDerivative(z, this.bounds);
+    const J = new Float64Array(this.size * p);
+    const set = prep.set;
+    for (let i = 0; i < m; i++) {
+      const s = prep.sqrtW[i] * this.invNoise;
+      let d: number;
+      if (this.opts.kind === 'price') d = s;
+      else if (this.ivMode === 'exact') {
+        const pm = out.prices[i];
+        const iv = blackImpliedVol(pm, set.forward[i], set.strike[i], set.T[i], set.isCall[i] === 1, set.discount[i], prep.marketIv[i]);
+        const vega = iv === null ? 0 : blackVega(set.forward[i], set.strike[i], set.T[i], iv, set.discount[i]);
+        d = s / (vega > 0 ? vega : prep.vega[i]);
+      } else d = s / prep.vega[i];
+      for (let j = 0; j < p; j++) {
+        const g = out.gradient[i * p + j] * dpdz[j] * d;
+        if (!Number.isFinite(g)) return { r, J: null };
+        J[i * p + j] = g;
+      }
+    }
+    let row = m;
+    const prior = this.opts.prior;
+    if (prior) {
+      // Column j of L^-1: forward substitution of the unit vector e_j.
+      const { chol } = prior;
+      const col = new Float64Array(p);
+      for (let j = 0; j < p; j++) {
+        for (let a = 0; a < p; a++) {
+          let v = a === j ? 1 : 0;
+          for (let b = 0; b < a; b++) v -= chol[a * p + b] * col[b];
+          col[a] = v / chol[a * p + a];
+        }
+        for (let a = 0; a < p; a++) J[(row + a) * p + j] = col[a];
+      }
+      row += p;
+    }
+    if (this.penaltyScale > 0) {
+      const nCon = this.model.constraints.length;
+      for (let j = 0; j < p; j++) {
+        const h = 1e-6 * Math.max(1, Math.abs(z[j]));
+        const zp = Float64Array.from(z);
+        const zm = Float64Array.from(z);
+        zp[j] += h;
+        zm[j] -= h;
+        const pp = this.params(zp);
+        const pn = this.params(zm);
+        this.model.constraints.forEach((c, k) => {
+          const v = (Math.min(0, c.value(pp)) - Math.min(0, c.value(pn))) / (2 * h);
+          J[(row + k) * p + j] = this.penaltyScale * v;
+        });
+      }
+      row += nCon;
+    }
+    return { r, J };
   }
 
   /** Model-unit parameters of z. */

@@ -38,6 +38,8 @@ export interface CalibrationResult {
   history: Array<{ stage: 'global' | 'lm' | 'polish'; objective: number }>;
   /** Why the optimizer stopped, in words. */
   message: string;
+  /** Jacobian of the final LM stage: 'analytic' (COS parameter gradients, f64) or 'fd-batch' (finite differences priced as one batch). */
+  jacobian: 'analytic' | 'fd-batch';
   bounds: Record<string, [number, number]>;
   /** Whether a prior made this a MAP fit. */
   prior: boolean;

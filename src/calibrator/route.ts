@@ -8,12 +8,13 @@
  *   global stage on the CPU; a global stage first would only pay off for hopeless starts, which
  *   the fallback below catches.
  * - auto, cold start (no start: the model's defaults): on WebGPU, DE then LM (a generation is one
- *   dispatch). On the CPU, a probe prices the default start and K = 4P Halton points of the search
+ *   dispatch). On the CPU, a probe prices the default start and K = 16P Halton points of the search
  *   box in ONE batch, and LM starts from the best of them.
  * - A start that cannot be priced: DE then LM.
- * - After an auto LM, a fit that did not converge or has a parameter pinned at a bound (the
- *   collapse kappa -> 0 QuantLib's LM shows on crypto surfaces) triggers DE then LM, and the
- *   better of the two fits is kept ('lm+global').
+ * - After an auto LM from a cold start, a fit that ends with a parameter pinned at a bound first
+ *   tries LM from the next MULTI_STARTS best probe points (cheap: no new probe), keeping the best
+ *   fit; when a fit is still pinned or did not converge (the collapse kappa -> 0 QuantLib's LM
+ *   shows on crypto surfaces), DE then LM runs, and the better fit is kept ('lm+global').
  */
 import type { Model } from '../models/types.js';
 import { boundPosition, type Bounds } from './transforms.js';
@@ -23,6 +24,12 @@ export type RouteRequest = 'auto' | 'lm' | 'global';
 export type StartKind = 'default' | 'user' | 'fit' | 'prior';
 
 export const PROBE_RATIO = 4;
+/**
+ * Probe points per parameter. 4P left cold Merton starts in the wrong basin (LM and DE then end
+ * on the sigmaJ -> 0 edge, e.g. seed 707); 16P (64 sets for Merton, one batch: ~0.1 s at 40
+ * quotes, ~0.4 s for Heston on a 240-quote subsample) finds it.
+ */
+export const PROBE_POINTS_PER_PARAM = 16;
 /** A parameter within this fraction of its bound range from a bound counts as pinned. */
 export const PINNED = 1e-3;
 
@@ -44,7 +51,15 @@ export interface RouteDecision {
   startObjective?: number;
   /** Where LM should start when not at the given start (the best probe point), in z. */
   lmStart?: Float64Array;
+  /**
+   * Cold-start probe only: the next-best probe points (ascending objective, at most
+   * MULTI_STARTS), other LM starts to try before a global stage when the first LM ends at a bound.
+   */
+  alternatives?: Float64Array[];
 }
+
+/** Further LM starts from the probe tried before a global stage (see RouteDecision.alternatives). */
+export const MULTI_STARTS = 2;
 
 // Halton points: an even cover of the box with few points, deterministic.
 const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
@@ -76,7 +91,7 @@ export async function chooseRoute(input: RouteInput): Promise<RouteDecision> {
   if (input.backend === 'webgpu') {
     return { name: 'global+lm', reason: `cold start (no start given) on WebGPU, where a DE generation is one dispatch: global stage then LM (${where})` };
   }
-  const K = 4 * P;
+  const K = PROBE_POINTS_PER_PARAM * P;
   const pts = new Float64Array((K + 1) * P);
   pts.set(input.z0, 0);
   for (let k = 1; k <= K; k++) {
@@ -86,6 +101,10 @@ export async function chooseRoute(input: RouteInput): Promise<RouteDecision> {
   const f = await input.probe(pts);
   let best = 0;
   for (let k = 1; k <= K; k++) if (f[k] < f[best] || !Number.isFinite(f[best])) best = k;
+  // Probe points other than LM's start, best first, as fallback starts.
+  const ranked = Array.from({ length: K + 1 }, (_, k) => k).filter((k) => Number.isFinite(f[k])).sort((a, b) => f[a] - f[b]);
+  const alternativesBut = (chosen: number) =>
+    ranked.filter((k) => k !== chosen).slice(0, MULTI_STARTS).map((k) => pts.slice(k * P, (k + 1) * P));
   if (!Number.isFinite(f[best])) {
     return { name: 'global+lm', reason: `cold start: neither the model's default start nor ${K} probe points can be priced; global stage first (${where})` };
   }
@@ -95,9 +114,15 @@ export async function chooseRoute(input: RouteInput): Promise<RouteDecision> {
       reason: `cold start: LM from the best of ${K} probe points (objective ${f[best].toExponential(3)}; the model's default start gave ${f[0].toExponential(3)}) (${where})`,
       startObjective: f[best],
       lmStart: pts.slice(best * P, (best + 1) * P),
+      alternatives: alternativesBut(best),
     };
   }
-  return { name: 'lm', reason: `cold start: LM from the model's default start, within ${PROBE_RATIO}x of the best of ${K} probe points (${where})`, startObjective: f[0] };
+  return {
+    name: 'lm',
+    reason: `cold start: LM from the model's default start, within ${PROBE_RATIO}x of the best of ${K} probe points (${where})`,
+    startObjective: f[0],
+    alternatives: alternativesBut(0),
+  };
 }
 
 /** Names of parameters sitting (within PINNED of the range) on a finite bound. */

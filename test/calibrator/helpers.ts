@@ -5,14 +5,16 @@
  */
 import type { Model } from '../../src/models/types.js';
 import type { QuoteSet, SurfacePricer } from '../../src/engines/pricer.js';
-import { cosPricesBatch } from '../../src/engines/cos/cpu.js';
+import { cosPricesAndGradient, cosPricesBatch } from '../../src/engines/cos/cpu.js';
+import { hasFourierExtras } from '../../src/models/complex.js';
 import { groupByExpiry } from '../../src/engines/cos/expiries.js';
 import { calibrate } from '../../src/calibrator/calibrate.js';
 import type { CalibrationQuote } from '../../src/calibrator/quotes.js';
 
-export function cosCpuPricer(model: Model, quotes: QuoteSet): SurfacePricer {
+/** As createCosPricer on the CPU; `gradient: false` leaves out priceAndGradient (LM then uses finite differences). */
+export function cosCpuPricer(model: Model, quotes: QuoteSet, opts: { gradient?: boolean } = {}): SurfacePricer {
   const groups = groupByExpiry(quotes);
-  return {
+  const pricer: SurfacePricer = {
     model,
     quotes,
     async priceBatch(params, n) {
@@ -21,6 +23,10 @@ export function cosCpuPricer(model: Model, quotes: QuoteSet): SurfacePricer {
     gpuBytes: () => 0,
     dispose() {},
   };
+  if ((opts.gradient ?? true) && hasFourierExtras(model)) {
+    pricer.priceAndGradient = async (params) => ({ ...cosPricesAndGradient(model, params, quotes, undefined, groups), backend: 'cpu' });
+  }
+  return pricer;
 }
 
 export interface SurfaceSpec {

@@ -10,6 +10,7 @@ import { getModel, modelNames } from '../../models/index.js';
 import { stderrLogger } from '../../backends/backend.js';
 import { UserError } from '../errors.js';
 import { backendOption, emit } from '../io.js';
+import { MC_CALIBRATION_DEFAULTS, pricerFactoryFor } from '../../calibrator/pricers.js';
 import { parseKeyValues, parseNumberFlag, readInput } from '../parse.js';
 
 /** A previous fit's JSON (for --start and --prior), checked enough to give a one-line error. */
@@ -28,11 +29,18 @@ function readFit(flag: string, path: string): PriorSource {
   return fit as PriorSource;
 }
 
+/** An integer flag in [min, max] (Monte Carlo settings), as a one-line error otherwise. */
+function intFlag(flag: string, value: string, min: number, max: number): number {
+  const x = Number(value);
+  if (!Number.isInteger(x) || x < min || x > max) throw new UserError(`${flag} must be an integer in [${min}, ${max}], got '${value}'`);
+  return x;
+}
+
 function summary(r: CalibrationResult): string {
   const lines = [
     `${r.model}: ${r.converged ? 'converged' : 'NOT converged'} (${r.message})`,
     `route ${r.route.name}: ${r.route.reason}`,
-    `backend ${r.backend}, ${r.iterations} iterations, ${r.evaluations} evaluations, ${r.seconds.toFixed(2)} s`,
+    `backend ${r.backend}, ${r.jacobian} Jacobian, ${r.iterations} iterations, ${r.evaluations} evaluations, ${r.seconds.toFixed(2)} s`,
     `quotes used ${r.quotes.used}, excluded ${r.quotes.excluded.length}`,
     `rmse_iv ${r.rmse_iv === null ? 'n/a' : (r.rmse_iv * 100).toFixed(4) + ' vol points'}, rmse_price ${r.rmse_price.toPrecision(4)}, objective ${r.objective.toExponential(4)}`,
     'parameter        value        stderr',
@@ -47,7 +55,7 @@ function summary(r: CalibrationResult): string {
 export function register(program: Command): void {
   program
     .command('calibrate')
-    .description('fit Heston, Bates or Merton to a canonical quote CSV (weighted least squares in IV or price)')
+    .description('fit Heston, Bates, Merton or rough Bergomi (Monte Carlo) to a canonical quote CSV (weighted least squares in IV or price)')
     .requiredOption('--input <file>', 'canonical quote CSV (from `volfit normalize` or by hand)')
     .addOption(new Option('--model <name>', 'model to fit').choices(modelNames()).makeOptionMandatory())
     .addOption(backendOption())
@@ -56,6 +64,11 @@ export function register(program: Command): void {
     .option('--prior <fit.json>', 'previous fit used as a Gaussian prior (MAP fit)')
     .addOption(new Option('--route <route>', 'optimizer route').choices(['auto', 'lm', 'global']).default('auto'))
     .option('--feller', 'penalise violations of the model constraints (Heston/Bates: Feller)')
+    // Models without a characteristic function (rbergomi) are priced by Monte Carlo with common
+    // random numbers (one seed for the whole fit); COS models ignore these three flags.
+    .option('--paths <n>', 'Monte Carlo paths per evaluation (rbergomi)', String(MC_CALIBRATION_DEFAULTS.paths))
+    .option('--steps <n>', 'Monte Carlo time steps over the longest expiry (rbergomi, at most 512)', String(MC_CALIBRATION_DEFAULTS.steps))
+    .option('--seed <n>', 'Monte Carlo seed, fixed for the whole fit (rbergomi)', String(MC_CALIBRATION_DEFAULTS.seed))
     .option('--json', 'print the result JSON instead of a summary')
     .option('--out <file>', 'also write the result JSON here (usable as --start/--prior later)')
     .option('--as-of <iso>', 'valuation time when expiries are dates')
@@ -70,12 +83,14 @@ export function register(program: Command): void {
         start = /\.json$/i.test(o.start) || existsSync(o.start) ? readFit('--start', o.start) : parseKeyValues('--start', o.start);
       }
       const prior = o.prior !== undefined ? readFit('--prior', o.prior) : undefined;
+      const mc = { paths: intFlag('--paths', o.paths, 2, 2 ** 31), steps: intFlag('--steps', o.steps, 1, 512), seed: intFlag('--seed', o.seed, 0, 2 ** 32 - 1) };
       const t0 = Date.now();
       let lastPrint = 0;
       let result: CalibrationResult;
       try {
         result = await calibrateCsv(text, {
           model,
+          createPricer: pricerFactoryFor(model, mc, stderrLogger),
           backend: o.backend,
           objective: o.objective,
           start,
