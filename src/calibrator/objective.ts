@@ -121,7 +121,7 @@ export class Objective {
       if (this.opts.kind === 'price') d = s;
       else if (this.ivMode === 'exact') {
         const pm = out.prices[i];
-        const iv = blackImpliedVol(pm, set.forward[i], set.strike[i], set.T[i], set.isCall[i] === 1, set.discount[i], prep.marketIv[i]);
+        const iv = blackImpliedVol(pm, set.forward[i], set.strike[i], set.T[i], set.isCall[i] === 1, set.discount[i]);
         const vega = iv === null ? 0 : blackVega(set.forward[i], set.strike[i], set.T[i], iv, set.discount[i]);
         d = s / (vega > 0 ? vega : prep.vega[i]);
       } else d = s / prep.vega[i];
@@ -218,7 +218,7 @@ export class Objective {
       if (this.opts.kind === 'price') {
         r[i] = s * (pm - prep.marketPrice[i]);
       } else if (this.ivMode === 'exact') {
-        const iv = blackImpliedVol(pm, prep.set.forward[i], prep.set.strike[i], prep.set.T[i], prep.set.isCall[i] === 1, prep.set.discount[i], prep.marketIv[i]);
+        const iv = blackImpliedVol(pm, prep.set.forward[i], prep.set.strike[i], prep.set.T[i], prep.set.isCall[i] === 1, prep.set.discount[i]);
         r[i] = s * (iv === null ? (pm - prep.marketPrice[i]) / prep.vega[i] : iv - prep.marketIv[i]);
       } else {
         r[i] = (s * (pm - prep.marketPrice[i])) / prep.vega[i];

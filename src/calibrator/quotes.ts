@@ -101,7 +101,6 @@ export function modelImpliedVols(prep: PreparedQuotes, prices: Float64Array, off
         prep.set.T[i],
         prep.set.isCall[i] === 1,
         prep.set.discount[i],
-        prep.marketIv[i],
       ),
     );
   }

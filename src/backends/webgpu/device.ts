@@ -14,6 +14,8 @@ export interface GpuContext {
   lost: boolean;
   lostReason?: string;
   limits: GPUSupportedLimits;
+  /** Validation-error scopes of dispatches not yet read back (see kernel.ts). */
+  pendingErrors: Array<Promise<GPUError | null>>;
 }
 
 const SWIFTSHADER_ICDS = [
@@ -88,6 +90,7 @@ async function acquire(): Promise<GpuContext | null> {
     software,
     lost: false,
     limits: device.limits,
+    pendingErrors: [],
   };
   device.lost.then((info) => {
     ctx.lost = true;

@@ -69,8 +69,9 @@ export class GrowableBuffer {
     const need = Math.max(16, Math.ceil(bytes / 16) * 16);
     if (!this.buffer || this.capacity < need) {
       this.buffer?.destroy();
-      // Grow geometrically so a slowly growing batch does not reallocate every call.
-      this.capacity = Math.max(need, Math.floor(this.capacity * 1.5));
+      // Grow geometrically so a slowly growing batch does not reallocate every call; keep the
+      // size a multiple of 16 (storage bindings must be a multiple of 4 bytes).
+      this.capacity = Math.max(need, Math.ceil((this.capacity * 1.5) / 16) * 16);
       this.buffer = this.ctx.device.createBuffer({ label: this.label, size: this.capacity, usage: this.usage });
     }
     return this.buffer;
@@ -111,6 +112,9 @@ export function dispatch(
   grid: [number, number] | [number, number, number],
 ): void {
   const device = ctx.device;
+  // A validation error (bad binding, buffer too small) would otherwise only be printed while the
+  // kernel's output stays stale: collect it, and readBuffer turns it into an exception.
+  device.pushErrorScope('validation');
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
@@ -122,6 +126,7 @@ export function dispatch(
   pass.dispatchWorkgroups(grid[0], grid[1], grid[2] ?? 1);
   pass.end();
   device.queue.submit([encoder.finish()]);
+  ctx.pendingErrors.push(device.popErrorScope());
 }
 
 /** Copies the first `bytes` of `src` back to the CPU. */
@@ -132,6 +137,12 @@ export async function readBuffer(ctx: GpuContext, src: GPUBuffer, bytes: number)
   encoder.copyBufferToBuffer(src, 0, staging, 0, size);
   ctx.device.queue.submit([encoder.finish()]);
   await staging.mapAsync(GPUMapMode.READ);
+  const errors = (await Promise.all(ctx.pendingErrors.splice(0))).filter((e) => e !== null);
+  if (errors.length) {
+    staging.unmap();
+    staging.destroy();
+    throw new Error(`WebGPU validation failed: ${errors[0]!.message.split('\n')[0]}`);
+  }
   const out = staging.getMappedRange(0, size).slice(0, bytes);
   staging.unmap();
   staging.destroy();
