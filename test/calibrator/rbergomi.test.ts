@@ -7,7 +7,7 @@
  * Sizes are tiny (2 expiries x 5 strikes, 4-8k paths, 16-32 steps): rBergomi costs O(steps^2)
  * per path and this machine's WebGPU is SwiftShader on shared CPU cores.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { createMcPricer, type McPricer } from '../../src/engines/mc/index.js';
 import type { McOptions } from '../../src/engines/mc/plan.js';
 import type { QuoteSet } from '../../src/engines/pricer.js';
 import { heston, merton, rbergomi } from '../../src/models/index.js';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../cli/run.js';
 import { hasGpu } from '../helpers/gpu.js';
 import { rng, uniform } from '../helpers/random.js';
 
@@ -272,16 +272,8 @@ describe.skipIf(!hasGpu)('rough Bergomi calibration on WebGPU (f32 kernel)', () 
 
 describe('volfit calibrate --model rbergomi', () => {
   async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-    try {
-      return { code: await main(['node', 'volfit', ...args]), out, err };
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-    }
+    const r = await runCli(args);
+    return { code: r.code, out: r.stdout, err: r.stderr };
   }
 
   it('fits a canonical CSV with the Monte Carlo engine and rejects bad Monte Carlo flags in one line', async () => {
