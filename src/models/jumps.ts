@@ -29,17 +29,22 @@ export function addJumpLogCf(u: number, T: number, lambda: number, muJ: number, 
  * d/dsigmaJ = -lambda T sigmaJ (u^2 E + iu (1 + kbar)).
  */
 export function addJumpLogCfGrad(u: number, T: number, lambda: number, muJ: number, sigmaJ: number, out: Float64Array, at: number): void {
-  const e = cexpm1({ re: -0.5 * sigmaJ * sigmaJ * u * u, im: u * muJ }); // E - 1
+  // E - 1 = expm1(x + iy) on scalars (cexpm1's form; no object: this runs per COS term).
+  const x = -0.5 * sigmaJ * sigmaJ * u * u;
+  const y = u * muJ;
+  const sh = Math.sin(0.5 * y);
+  const eRe = Math.expm1(x) * Math.cos(y) - 2 * sh * sh;
+  const eIm = Math.exp(x) * Math.sin(y);
   const kbar = Math.expm1(muJ + 0.5 * sigmaJ * sigmaJ);
   const lt = lambda * T;
-  out[at] += T * e.re;
-  out[at + 1] += T * (e.im - u * kbar);
-  // iu (E - 1 - kbar) = iu ((e.re - kbar) + i e.im) = (-u e.im, u (e.re - kbar))
-  out[at + 2] += lt * -u * e.im;
-  out[at + 3] += lt * u * (e.re - kbar);
-  // u^2 E + iu (1 + kbar) = (u^2 (1 + e.re), u^2 e.im + u (1 + kbar))
-  out[at + 4] += -lt * sigmaJ * u * u * (1 + e.re);
-  out[at + 5] += -lt * sigmaJ * (u * u * e.im + u * (1 + kbar));
+  out[at] += T * eRe;
+  out[at + 1] += T * (eIm - u * kbar);
+  // iu (E - 1 - kbar) = iu ((eRe - kbar) + i eIm) = (-u eIm, u (eRe - kbar))
+  out[at + 2] += lt * -u * eIm;
+  out[at + 3] += lt * u * (eRe - kbar);
+  // u^2 E + iu (1 + kbar) = (u^2 (1 + eRe), u^2 eIm + u (1 + kbar))
+  out[at + 4] += -lt * sigmaJ * u * u * (1 + eRe);
+  out[at + 5] += -lt * sigmaJ * (u * u * eIm + u * (1 + kbar));
 }
 
 /** Upper bound of Re jumpLogCf over |v| >= u: the oscillating cos(muJ v) is replaced by 1. */

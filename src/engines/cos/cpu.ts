@@ -246,16 +246,21 @@ export function cosPricesAndGradient(
   const C = P + 1; // channel 0: the price; channel 1 + j: d / d p_j
   const prices = new Float64Array(M);
   const gradient = new Float64Array(M * P);
-  const psi = new Float64Array(2 + 2 * P);
+  const psi = gradScratch.psi.length >= 2 + 2 * P ? gradScratch.psi : (gradScratch.psi = new Float64Array(2 + 2 * P));
   for (let e = 0; e < groups.T.length; e++) {
     const T = groups.T[e];
     const plan = cosPlan(model, p, T, options);
     const { a, b, n } = plan;
     const w = Math.PI / (b - a);
-    const alpha = Array.from({ length: C }, () => new Float64Array(n));
-    const beta = Array.from({ length: C }, () => new Float64Array(n));
-    const gamma = Array.from({ length: C }, () => new Float64Array(n));
-    const sumAlpha = new Float64Array(C);
+    const g = ensureGradScratch(n, C);
+    const A = g.A; // channel c, term k at c * n + k: Re[phi e^{-iua} z_c]
+    const iu = g.iu;
+    const h = g.h;
+    const uh = g.uh;
+    const sumAlpha = g.sumAlpha;
+    sumAlpha.fill(0, 0, C);
+    for (let c = 0; c < C; c++) A[c * n] = 0;
+    iu[0] = h[0] = uh[0] = 0;
     for (let k = 1; k < n; k++) {
       const u = k * w;
       model.logCharFnGrad(u, T, p, psi);
@@ -265,15 +270,19 @@ export function cosPricesAndGradient(
       const cr = m * Math.cos(t);
       const ci = m * Math.sin(t);
       const inv = 1 / (1 + u * u);
-      for (let c = 0; c < C; c++) {
-        // Re[phi e^{-iua} z] for z = 1 (price) or psi_j
-        const ak = c === 0 ? cr : cr * psi[2 * c] - ci * psi[2 * c + 1];
-        alpha[c][k] = ak * inv;
-        beta[c][k] = ak / u;
-        gamma[c][k] = ak * u * inv;
+      iu[k] = 1 / u;
+      h[k] = inv;
+      uh[k] = u * inv;
+      A[k] = cr;
+      sumAlpha[0] += cr * inv;
+      for (let c = 1; c < C; c++) {
+        // Re[phi e^{-iua} psi_j]
+        const ak = cr * psi[2 * c] - ci * psi[2 * c + 1];
+        A[c * n + k] = ak;
         sumAlpha[c] += ak * inv;
       }
     }
+    const W = g.W;
     for (let j = groups.start[e]; j < groups.start[e + 1]; j++) {
       const i = groups.order[j];
       const F = quotes.forward[i];
@@ -289,21 +298,101 @@ export function cosPricesAndGradient(
       const theta = (Math.PI * (d - a)) / (b - a);
       const scale = 2 / (b - a);
       const k0 = 0.5 * (kappa * (d - a) - (ed - ea));
-      let put = 0;
-      for (let c = 0; c < C; c++) {
-        const { sa, sb, sg } = strikeSums(alpha[c], beta[c], gamma[c], n, theta);
-        const v = scale * ((c === 0 ? k0 : 0) + kappa * sb - ed * (sa + sg) + ea * sumAlpha[c]);
-        if (c === 0) {
-          put = v;
-          prices[i] = fromPut(quotes, i, Math.min(Math.max(v, 0), kappa));
-          const clampedPut = v <= 0 || v >= kappa;
-          const clampedCall = quotes.isCall[i] === 1 && put + 1 - kappa <= 0;
-          if (clampedPut || clampedCall) break;
-        } else {
-          gradient[i * P + c - 1] = quotes.discount[i] * F * v;
-        }
-      }
+      // Every channel uses the same strike weights (cosPutNormalised's sa, sb, sg folded into one):
+      // put_c = scale (k0 [c = 0] + sum_k A_ck W_k + ea sumAlpha_c).
+      strikeWeights(W, n, theta, kappa, ed, iu, h, uh);
+      const v = scale * (k0 + dot(A, 0, W, n) + ea * sumAlpha[0]);
+      prices[i] = fromPut(quotes, i, Math.min(Math.max(v, 0), kappa));
+      const clampedPut = v <= 0 || v >= kappa;
+      const clampedCall = quotes.isCall[i] === 1 && v + 1 - kappa <= 0;
+      if (clampedPut || clampedCall) continue;
+      const pv = quotes.discount[i] * F * scale;
+      for (let c = 1; c < C; c++) gradient[i * P + c - 1] = pv * (dot(A, c * n, W, n) + ea * sumAlpha[c]);
     }
   }
   return { prices, gradient };
+}
+
+/** Scratch of cosPricesAndGradient, grown as needed and reused (the engine is synchronous). */
+const gradScratch = {
+  n: 0,
+  C: 0,
+  A: new Float64Array(0),
+  iu: new Float64Array(0),
+  h: new Float64Array(0),
+  uh: new Float64Array(0),
+  W: new Float64Array(0),
+  sumAlpha: new Float64Array(0),
+  psi: new Float64Array(0),
+};
+function ensureGradScratch(n: number, C: number): typeof gradScratch {
+  const g = gradScratch;
+  if (n > g.n) {
+    g.n = Math.max(n, 2 * g.n);
+    g.iu = new Float64Array(g.n);
+    g.h = new Float64Array(g.n);
+    g.uh = new Float64Array(g.n);
+    g.W = new Float64Array(g.n);
+  }
+  if (C > g.C) {
+    g.C = C;
+    g.sumAlpha = new Float64Array(C);
+  }
+  if (g.A.length < g.n * g.C) g.A = new Float64Array(g.n * g.C);
+  return g;
+}
+
+/**
+ * W_k = kappa sin(k theta) / w_k - ed (cos(k theta) + w_k sin(k theta)) / (1 + w_k^2) for
+ * 1 <= k < n (W_0 = 0): the strike's weight of A_k, shared by the price and all its derivatives.
+ * cos/sin(k theta) by the same rotation scheme as strikeSums (two interleaved streams rotated by
+ * 2 theta, re-anchored with exact cos/sin every 128 terms: error ~64 ulp).
+ */
+function strikeWeights(
+  W: Float64Array,
+  n: number,
+  theta: number,
+  kappa: number,
+  ed: number,
+  iu: Float64Array,
+  h: Float64Array,
+  uh: Float64Array,
+): void {
+  const c1 = Math.cos(theta);
+  const s1 = Math.sin(theta);
+  const c2 = c1 * c1 - s1 * s1;
+  const s2 = 2 * s1 * c1;
+  W[0] = 0;
+  for (let base = 1; base < n; base += 128) {
+    const end = Math.min(base + 128, n);
+    let ar = Math.cos(base * theta);
+    let ai = Math.sin(base * theta);
+    let br = ar * c1 - ai * s1;
+    let bi = ar * s1 + ai * c1;
+    let k = base;
+    for (; k + 1 < end; k += 2) {
+      W[k] = kappa * ai * iu[k] - ed * (ar * h[k] + ai * uh[k]);
+      W[k + 1] = kappa * bi * iu[k + 1] - ed * (br * h[k + 1] + bi * uh[k + 1]);
+      const t = ar * c2 - ai * s2;
+      ai = ar * s2 + ai * c2;
+      ar = t;
+      const u = br * c2 - bi * s2;
+      bi = br * s2 + bi * c2;
+      br = u;
+    }
+    if (k < end) W[k] = kappa * ai * iu[k] - ed * (ar * h[k] + ai * uh[k]);
+  }
+}
+
+/** sum_{k<n} x[off + k] y[k], two accumulators so the adds overlap. */
+function dot(x: Float64Array, off: number, y: Float64Array, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let k = 0;
+  for (; k + 1 < n; k += 2) {
+    s0 += x[off + k] * y[k];
+    s1 += x[off + k + 1] * y[k + 1];
+  }
+  if (k < n) s0 += x[off + k] * y[k];
+  return s0 + s1;
 }
