@@ -15,6 +15,7 @@
  */
 import { MarketFormatError } from '../errors.js';
 import { cell, parseNumber, type Table } from '../table.js';
+import { nonNegativeCell, RowFault } from './rowFault.js';
 import { easternToUtcMs, isoUtc, parseIsoUtc, yearFraction365 } from '../time.js';
 import type { Candidate, Exclusion, VenueExpiry, VenueRead } from '../types.js';
 import { byExpiry, parityFit, parityPairs, type ParityOptions } from '../forwards.js';
@@ -25,10 +26,6 @@ export const CBOE_TIME_COLUMNS = ['quote_time_et', 'quote_time'] as const;
 export interface CboeOptions {
   asOfMs?: number;
   parity: ParityOptions;
-}
-
-class RowFault {
-  constructor(readonly field: string, readonly detail: string) {}
 }
 
 /** US Eastern wall-clock `YYYY-MM-DDTHH:MM[:SS]` (or an ISO time with a zone) to UTC ms. */
@@ -51,18 +48,6 @@ export function cboeExpiryMs(root: string, expiryDate: string): number | null {
   return easternToUtcMs(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), am ? 9 : 16, am ? 30 : 0);
 }
 
-function num(r: string[], c: number | undefined, field: string, required: boolean): number | undefined {
-  const t = cell(r, c);
-  if (t === '') {
-    if (required) throw new RowFault(field, `${field} is empty`);
-    return undefined;
-  }
-  const x = parseNumber(t);
-  if (x === null) throw new RowFault(field, `${field} "${t}" is not a number`);
-  if (x < 0) throw new RowFault(field, `${field} must not be negative, got ${t}`);
-  return x;
-}
-
 export function readCboe(table: Table, opts: CboeOptions): VenueRead {
   const col = (n: string) => table.index.get(n);
   const timeCol = col('quote_time_et') ?? col('quote_time');
@@ -81,17 +66,17 @@ export function readCboe(table: Table, opts: CboeOptions): VenueRead {
   table.rows.forEach((r, i) => {
     const row = i + 1;
     try {
-      const strike = num(r, col('strike'), 'strike', true)!;
+      const strike = nonNegativeCell(r, col('strike'), 'strike', true)!;
       if (!(strike > 0)) throw new RowFault('strike', `strike must be positive, got ${strike}`);
       const t = cell(r, col('option_type')).toUpperCase();
       if (!['C', 'P', 'CALL', 'PUT'].includes(t)) throw new RowFault('option_type', `option_type "${t}" is not C/P`);
       const root = cell(r, col('root'));
       const expiryMs = cboeExpiryMs(root, cell(r, col('expiry_date')));
       if (expiryMs === null) throw new RowFault('expiry_date', `expiry_date "${cell(r, col('expiry_date'))}" is not a date`);
-      const spot = num(r, col('underlying_last'), 'underlying_last', true)!;
+      const spot = nonNegativeCell(r, col('underlying_last'), 'underlying_last', true)!;
       if (!(spot > 0)) throw new RowFault('underlying_last', 'underlying_last must be positive');
-      const bid = num(r, col('bid'), 'bid', false);
-      const ask = num(r, col('ask'), 'ask', false);
+      const bid = nonNegativeCell(r, col('bid'), 'bid', false);
+      const ask = nonNegativeCell(r, col('ask'), 'ask', false);
       const tsText = cell(r, timeCol);
       const ts = tsText === '' ? undefined : parseEastern(tsText);
       if (ts === null) throw new RowFault('quote_time', `quote time "${tsText}" is not a date/time`);
@@ -114,11 +99,11 @@ export function readCboe(table: Table, opts: CboeOptions): VenueRead {
       };
       if (bid !== undefined) q.bid = bid;
       if (ask !== undefined) q.ask = ask;
-      const iv = num(r, col('cboe_iv'), 'cboe_iv', false);
+      const iv = nonNegativeCell(r, col('cboe_iv'), 'cboe_iv', false);
       if (iv !== undefined && iv > 0) q.venueIv = iv; // 0 means "not computed" in CBOE files
-      const oi = num(r, col('open_interest'), 'open_interest', false);
+      const oi = nonNegativeCell(r, col('open_interest'), 'open_interest', false);
       if (oi !== undefined) q.openInterest = oi;
-      const vol = num(r, col('volume'), 'volume', false);
+      const vol = nonNegativeCell(r, col('volume'), 'volume', false);
       if (vol !== undefined) q.volume = vol;
       if (ts !== undefined) {
         q.timestampMs = ts;

@@ -11,6 +11,7 @@
  */
 import { MarketFormatError } from '../errors.js';
 import { cell, parseNumber, type Table } from '../table.js';
+import { nonNegativeCell, RowFault } from './rowFault.js';
 import { parseIsoUtc, yearFraction365, isoUtc } from '../time.js';
 import type { Candidate, Exclusion, VenueExpiry, VenueRead } from '../types.js';
 import { byExpiry, parityFit, type ParityOptions } from '../forwards.js';
@@ -22,10 +23,6 @@ export interface DeribitOptions {
   underlying?: string;
   asOfMs?: number;
   parity: ParityOptions;
-}
-
-class RowFault {
-  constructor(readonly field: string, readonly detail: string) {}
 }
 
 function currencyOf(row: string[], col: (n: string) => number | undefined): string {
@@ -101,31 +98,19 @@ export function readDeribit(table: Table, opts: DeribitOptions): VenueRead {
   };
 }
 
-function num(r: string[], c: number | undefined, field: string, required: boolean): number | undefined {
-  const t = cell(r, c);
-  if (t === '') {
-    if (required) throw new RowFault(field, `${field} is empty`);
-    return undefined;
-  }
-  const x = parseNumber(t);
-  if (x === null) throw new RowFault(field, `${field} "${t}" is not a number`);
-  if (x < 0) throw new RowFault(field, `${field} must not be negative, got ${t}`);
-  return x;
-}
-
 function readRow(r: string[], row: number, col: (n: string) => number | undefined, currency: string, asOfMs: number): Candidate {
-  const strike = num(r, col('strike'), 'strike', true)!;
+  const strike = nonNegativeCell(r, col('strike'), 'strike', true)!;
   if (!(strike > 0)) throw new RowFault('strike', `strike must be positive, got ${strike}`);
   const type = cell(r, col('option_type')).toLowerCase();
   if (type !== 'call' && type !== 'put') throw new RowFault('option_type', `option_type "${type}" is not call/put`);
   const expiryText = cell(r, col('expiry_datetime'));
   const expiryMs = parseIsoUtc(expiryText);
   if (expiryMs === null) throw new RowFault('expiry_datetime', `expiry_datetime "${expiryText}" is not an ISO date/time`);
-  const forward = num(r, col('underlying'), 'underlying', true)!;
+  const forward = nonNegativeCell(r, col('underlying'), 'underlying', true)!;
   if (!(forward > 0)) throw new RowFault('underlying', `underlying must be positive, got ${forward}`);
-  const bidCoin = num(r, col('bid_price'), 'bid_price', false);
-  const askCoin = num(r, col('ask_price'), 'ask_price', false);
-  const markCoin = num(r, col('mark_price'), 'mark_price', false);
+  const bidCoin = nonNegativeCell(r, col('bid_price'), 'bid_price', false);
+  const askCoin = nonNegativeCell(r, col('ask_price'), 'ask_price', false);
+  const markCoin = nonNegativeCell(r, col('mark_price'), 'mark_price', false);
   const tsText = cell(r, col('timestamp'));
   const timestampMs = tsText === '' ? undefined : parseIsoUtc(tsText);
   if (timestampMs === null) throw new RowFault('timestamp', `timestamp "${tsText}" is not an ISO date/time`);
@@ -154,13 +139,13 @@ function readRow(r: string[], row: number, col: (n: string) => number | undefine
   };
   if (bid !== undefined) q.bid = bid;
   if (ask !== undefined) q.ask = ask;
-  const spot = num(r, col('index_price'), 'index_price', false);
+  const spot = nonNegativeCell(r, col('index_price'), 'index_price', false);
   if (spot !== undefined && spot > 0) q.spot = spot;
-  const venueIv = num(r, col('implied_volatility'), 'implied_volatility', false);
+  const venueIv = nonNegativeCell(r, col('implied_volatility'), 'implied_volatility', false);
   if (venueIv !== undefined) q.venueIv = venueIv;
-  const oi = num(r, col('open_interest'), 'open_interest', false);
+  const oi = nonNegativeCell(r, col('open_interest'), 'open_interest', false);
   if (oi !== undefined) q.openInterest = oi;
-  const vol = num(r, col('volume'), 'volume', false);
+  const vol = nonNegativeCell(r, col('volume'), 'volume', false);
   if (vol !== undefined) q.volume = vol;
   if (timestampMs !== undefined) {
     q.timestampMs = timestampMs;
