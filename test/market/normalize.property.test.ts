@@ -70,7 +70,14 @@ describe('normalize property: malformed rows never crash', () => {
           if (!e.keep) r[e.col] = e.bad;
           return r.join(',');
         });
-        const res = checkResult([header.join(','), ...rows].join('\n'), {}, rows.length);
+        const text = [header.join(','), ...rows].join('\n');
+        // No row left with a readable quote time and no --as-of: nothing to measure expiries
+        // from, which is one clear file-level error rather than a row exclusion.
+        if (edits.every((e) => !e.keep && header[e.col] === 'quote_time_et')) {
+          expect(() => normalize(text, {})).toThrow(MarketFormatError);
+          return;
+        }
+        const res = checkResult(text, {}, rows.length);
         edits.forEach((e, i) => {
           if (!e.keep && ['strike', 'underlying_last'].includes(header[e.col])) {
             expect(res.excluded.find((x) => x.row === i + 1)?.reason).toBe('invalid_input');
