@@ -42,7 +42,16 @@ describe('normalize property: malformed rows never crash', () => {
           r[e.col] = e.bad;
           return r;
         });
-        const res = checkResult([header.join(','), ...rows.map((r) => r.join(','))].join('\n'), { asOf: '2026-01-05T09:25:11Z', underlying: 'BTC' }, rows.length);
+        const text = [header.join(','), ...rows.map((r) => r.join(','))].join('\n');
+        const opts = { asOf: '2026-01-05T09:25:11Z', underlying: 'BTC' };
+        // Every row's currency overwritten with something else: the file holds no BTC at all,
+        // one clear file-level error (the user picked the wrong file or coin), not row exclusions.
+        const currencyCol = header.indexOf('currency');
+        if (rows.every((r) => (r[currencyCol] ?? '') !== '' && r[currencyCol].toUpperCase() !== 'BTC')) {
+          expect(() => normalize(text, opts)).toThrow(MarketFormatError);
+          return;
+        }
+        const res = checkResult(text, opts, rows.length);
         const why = new Map(res.excluded.map((x) => [x.row, x]));
         edits.forEach((e, i) => {
           const name = header[e.col];
