@@ -9,6 +9,7 @@
  */
 import type { LeastSquaresProblem } from './lm.js';
 import { sumSquares } from './objective.js';
+import { mulberry32 } from '../util/mulberry32.js';
 
 export interface DeOptions {
   population?: number; // default max(10 P, 30)
@@ -33,17 +34,6 @@ export interface DeResult {
   generations: number;
   evaluations: number;
   history: number[];
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Stay off the exact box faces, where z = logit(u) is infinite.

@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
+import type { ReadOptions } from '../market/canonical.js';
+import { parseNumberFlag } from './parse.js';
 import { BACKEND_REQUESTS } from '../backends/backend.js';
 
 /** The `--backend auto|webgpu|cpu` option every command shares. */
@@ -12,4 +14,14 @@ export function emit(text: string, out?: string): void {
   const body = text.endsWith('\n') ? text : `${text}\n`;
   if (out) writeFileSync(out, body);
   else process.stdout.write(body);
+}
+
+/** The canonical-CSV reader's options from the `--as-of`, `--spot`, `--rate`, `--div` flags. */
+export function readOptionsFrom(o: { asOf?: string; spot?: string; rate?: string; div?: string }): ReadOptions {
+  return {
+    asOf: o.asOf,
+    spot: parseNumberFlag('--spot', o.spot),
+    rate: parseNumberFlag('--rate', o.rate),
+    div: parseNumberFlag('--div', o.div),
+  };
 }

@@ -9,9 +9,9 @@ import { CanonicalFormatError } from '../../market/canonical.js';
 import { getModel, modelNames } from '../../models/index.js';
 import { stderrLogger } from '../../backends/backend.js';
 import { UserError } from '../errors.js';
-import { backendOption, emit } from '../io.js';
+import { backendOption, emit, readOptionsFrom } from '../io.js';
 import { MC_CALIBRATION_DEFAULTS, pricerFactoryFor } from '../../calibrator/pricers.js';
-import { parseKeyValues, parseNumberFlag, readInput } from '../parse.js';
+import { parseKeyValues, readInput } from '../parse.js';
 
 /** A previous fit's JSON (for --start and --prior), checked enough to give a one-line error. */
 function readFit(flag: string, path: string): PriorSource {
@@ -99,10 +99,7 @@ export function register(program: Command): void {
           constraints: o.feller ? 'penalty' : 'ignore',
           log: stderrLogger,
           read: {
-            asOf: o.asOf,
-            spot: parseNumberFlag('--spot', o.spot),
-            rate: parseNumberFlag('--rate', o.rate),
-            div: parseNumberFlag('--div', o.div),
+            ...readOptionsFrom(o),
           },
           // A progress line on stderr once a fit has run 2 s, at most one a second.
           progress: (e) => {

@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { impliedVolsFromCsv } from '../../api/iv.js';
 import { CanonicalFormatError } from '../../market/canonical.js';
 import { UserError } from '../errors.js';
-import { backendOption, emit } from '../io.js';
-import { parseNumberFlag, readInput } from '../parse.js';
+import { backendOption, emit, readOptionsFrom } from '../io.js';
+import { readInput } from '../parse.js';
 
 export function register(program: Command): void {
   program
@@ -23,10 +23,7 @@ export function register(program: Command): void {
       try {
         report = await impliedVolsFromCsv(text, {
           backend: o.backend,
-          asOf: o.asOf,
-          spot: parseNumberFlag('--spot', o.spot),
-          rate: parseNumberFlag('--rate', o.rate),
-          div: parseNumberFlag('--div', o.div),
+          ...readOptionsFrom(o),
         });
       } catch (e) {
         if (e instanceof CanonicalFormatError) throw new UserError(`${o.input}: ${e.message}`);

@@ -11,7 +11,7 @@ import { chooseFitBackend, warmRefit } from '../../demo/fits.js';
 import { buildReport, writeReport } from '../../report/build.js';
 import { FitFormatError, parseFitResult, type FitResult } from '../../report/fit.js';
 import { UserError } from '../errors.js';
-import { backendOption } from '../io.js';
+import { backendOption, readOptionsFrom } from '../io.js';
 import { parseNumberFlag, readInput } from '../parse.js';
 
 function readFit(path: string): FitResult {
@@ -70,10 +70,7 @@ export function register(program: Command): void {
       const text = readInput(o.quotes);
       try {
         read = parseCanonicalCsv(text, {
-          asOf: o.asOf,
-          spot: parseNumberFlag('--spot', o.spot),
-          rate: parseNumberFlag('--rate', o.rate),
-          div: parseNumberFlag('--div', o.div),
+          ...readOptionsFrom(o),
         });
       } catch (e) {
         if (e instanceof CanonicalFormatError) throw new UserError(`${o.quotes}: ${e.message}`);
