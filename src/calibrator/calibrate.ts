@@ -15,7 +15,8 @@ import { prepareQuotes, modelImpliedVols, subsampleQuotes, type CalibrationQuote
 /** Quote count above which the search runs on a subsample first (see CalibrateOptions.subsample). */
 export const SUBSAMPLE_ABOVE = 600;
 import { Objective, sumSquares, type ObjectiveKind } from './objective.js';
-import { levenbergMarquardt, type LmOptions, type LmResult } from './lm.js';
+import { levenbergMarquardt, type LeastSquaresProblem, type LmOptions, type LmResult } from './lm.js';
+import { stagedFit } from './staged.js';
 import { differentialEvolution, type DeOptions } from './de.js';
 import { posterior, priorFromFit, type PriorSource } from './posterior.js';
 import { resolveBounds, toModel, toUnconstrained, CalibrationInputError, type Bounds } from './transforms.js';
@@ -74,11 +75,21 @@ function startVector(model: Model, bounds: Bounds, opts: CalibrateOptions): { p:
   let kind: StartKind = 'default';
   if (opts.start !== undefined) {
     if (isFit(opts.start)) {
-      if (opts.start.model !== model.name) {
-        throw new CalibrationInputError(`start is a ${opts.start.model} fit, but the model being calibrated is ${model.name}`);
+      if (opts.start.model === model.nested?.base) {
+        // A fit of the base model (Heston for Bates): its parameters start the base, the
+        // extension starts at its defaults, and the fit is staged like a cold one.
+        const base = opts.start.params;
+        values = Object.fromEntries(model.params.filter((s) => !model.nested!.extra.includes(s.name) && s.name in base).map((s) => [s.name, base[s.name]]));
+        kind = 'user';
+      } else if (opts.start.model !== model.name) {
+        throw new CalibrationInputError(
+          `start is a ${opts.start.model} fit, but the model being calibrated is ${model.name}` +
+            (model.nested ? ` (a ${model.nested.base} fit is accepted: ${model.name} extends it)` : ''),
+        );
+      } else {
+        values = opts.start.params;
+        kind = 'fit';
       }
-      values = opts.start.params;
-      kind = 'fit';
     } else {
       values = opts.start as Record<string, number>;
       kind = 'user';
@@ -179,13 +190,19 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     const report = (stage: ProgressEvent['stage'], iteration: number, f: number) =>
       opts.progress?.({ stage, iteration, objective: f, evaluations: objective.evaluations, seconds: seconds() });
 
-    const runLm = async (obj: Objective, z: Float64Array, stage: 'lm' | 'polish', extra: LmOptions = {}): Promise<LmResult> => {
+    const runLm = async (
+      obj: LeastSquaresProblem,
+      z: Float64Array,
+      stage: 'lm' | 'polish',
+      extra: LmOptions = {},
+      quoteCount = (obj as Partial<Objective>).m ?? prep.m,
+    ): Promise<LmResult> => {
       const res = await levenbergMarquardt(obj, z, {
         ...lmBase,
         ...opts.lm,
         ...extra,
         // fabs is per quote: scale by the quote count of the objective this stage runs on.
-        fabs: (extra.fabs ?? opts.lm?.fabs ?? lmBase.fabs ?? 0) * obj.m,
+        fabs: (extra.fabs ?? opts.lm?.fabs ?? lmBase.fabs ?? 0) * quoteCount,
         onIteration: (it, f) => {
           history.push({ stage, objective: f });
           report(stage, it, f);
@@ -249,7 +266,17 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
         const pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
         if (pinned.length) reason = `${reason}; the fit ends with ${pinned.join(', ')} at a bound`;
       } else {
-        fit = await runLm(searchObjective, decision.lmStart ?? z0, 'lm');
+        // Nested models (Bates, Merton) from a cold start: base parameters first, then the
+        // extension (src/calibrator/staged.ts). Not when the user forces plain LM.
+        const staged = routeRequest === 'auto' && model.nested !== undefined && (start.kind === 'default' || start.kind === 'user');
+        if (staged) {
+          const s = await stagedFit(model, bounds, searchObjective, decision.lmStart ?? z0, (p, z) => runLm(p, z, 'lm', {}, searchObjective.m));
+          fit = s.fit;
+          routeName = 'staged';
+          reason = `${reason}; ${s.reason}`;
+        } else {
+          fit = await runLm(searchObjective, decision.lmStart ?? z0, 'lm');
+        }
         let pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
         // Pinned at a bound from a cold start: a local minimum on a model edge (Merton with
         // sigmaJ -> 0 or vol -> 0, Heston kappa -> 0) is common; LM from the next-best probe

@@ -2,7 +2,11 @@
  * The one JSON shape of a calibration, shared by the library and `volfit calibrate --json`.
  * Fields of the issue come first and are never renamed; the rest are extensions.
  */
-export type RouteName = 'lm' | 'global+lm' | 'lm+global';
+/**
+ * 'lm': LM from the start; 'staged': a nested model's base parameters first, then all (see
+ * staged.ts); 'global+lm': DE then LM; 'lm+global': LM (or staged) then DE and LM, the better kept.
+ */
+export type RouteName = 'lm' | 'staged' | 'global+lm' | 'lm+global';
 
 export interface CalibrationResult {
   model: string;

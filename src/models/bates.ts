@@ -4,7 +4,7 @@
  */
 import { cadd, cexp, type FourierExtras } from './complex.js';
 import { heston, hestonCumulants, hestonLogCf, hestonLogCfGrad, hestonLogCfGrid } from './heston.js';
-import { addJumpLogCf, addJumpLogCfGrad, jumpCumulants, jumpLogCf, jumpLogCfBound, jumpParamSpecs } from './jumps.js';
+import { addJumpLogCf, addJumpLogCfGrad, jumpCumulants, jumpGrid, jumpLogCf, jumpLogCfBound, jumpParamSpecs, jumpVariance } from './jumps.js';
 import type { Model } from './types.js';
 
 const logCf: NonNullable<Model['logCharFn']> = (u, T, p) =>
@@ -16,6 +16,18 @@ export const bates: Model & FourierExtras = {
   name: 'bates',
   params: [...heston.params, ...jumpParamSpecs],
   constraints: heston.constraints,
+  nested: {
+    base: 'heston',
+    extra: ['lambda', 'muJ', 'sigmaJ'],
+    grid: jumpGrid,
+    // v0 and theta carry the diffusive variance (short and long end): they give up what the
+    // jumps take, never below a fifth of their value.
+    rebalance(p, from) {
+      const d = jumpVariance(from[5], from[6], from[7]) - jumpVariance(p[5], p[6], p[7]);
+      p[0] = Math.max(p[0] + d, 0.2 * p[0]);
+      p[2] = Math.max(p[2] + d, 0.2 * p[2]);
+    },
+  },
   charFn: (u, T, p) => cexp(logCf(u, T, p)),
   logCharFn: logCf,
   logCharFnBound: (u, T, p) =>

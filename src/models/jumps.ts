@@ -94,3 +94,19 @@ export const jumpParamSpecs = [
   { name: 'muJ', lower: -3, upper: 3, initial: -0.1, description: 'mean of the log jump' },
   { name: 'sigmaJ', lower: 1e-4, upper: 3, initial: 0.1, description: 'standard deviation of the log jump' },
 ] as const;
+
+/**
+ * Starting values of the jump parameters for staged fits (NestedSpec.grid): rare, typical and
+ * frequent jumps; crash-like, small and upward mean jumps; narrow and wide jump sizes. 18 starts,
+ * priced in one batch, of which the best few seed LM.
+ */
+export const jumpGrid: readonly (readonly number[])[] = [
+  [0.1, 0.5, 2],
+  [-0.2, -0.05, 0.1],
+  [0.05, 0.2],
+];
+
+/** Variance per year of the log-jump part: lambda E[J^2]. */
+export function jumpVariance(lambda: number, muJ: number, sigmaJ: number): number {
+  return lambda * (muJ * muJ + sigmaJ * sigmaJ);
+}

@@ -1,6 +1,6 @@
 /** Merton (1976) jump-diffusion: Black-Scholes volatility `vol` plus log-normal jumps. */
 import { cadd, cexp, type FourierExtras } from './complex.js';
-import { addJumpLogCf, addJumpLogCfGrad, jumpCumulants, jumpLogCf, jumpLogCfBound, jumpParamSpecs } from './jumps.js';
+import { addJumpLogCf, addJumpLogCfGrad, jumpCumulants, jumpGrid, jumpLogCf, jumpLogCfBound, jumpParamSpecs, jumpVariance } from './jumps.js';
 import type { Model } from './types.js';
 
 const logCf: NonNullable<Model['logCharFn']> = (u, T, p) => {
@@ -17,6 +17,15 @@ export const merton: Model & FourierExtras = {
     ...jumpParamSpecs,
   ],
   constraints: [],
+  nested: {
+    base: 'Black-Scholes (vol)',
+    extra: ['lambda', 'muJ', 'sigmaJ'],
+    grid: jumpGrid,
+    rebalance(p, from) {
+      const v = p[0] * p[0] + jumpVariance(from[1], from[2], from[3]) - jumpVariance(p[1], p[2], p[3]);
+      p[0] = Math.sqrt(Math.max(v, 0.04 * p[0] * p[0]));
+    },
+  },
   charFn: (u, T, p) => cexp(logCf(u, T, p)),
   logCharFn: logCf,
   logCharFnBound: (u, T, p) => -0.5 * p[0] * p[0] * T * u * u + jumpLogCfBound(u, T, p[1], p[3]),

@@ -36,10 +36,33 @@ export interface Cumulants {
   jumpRange?: [number, number];
 }
 
+/**
+ * A model that extends a simpler one by extra parameters (Bates = Heston + jumps, Merton = Black +
+ * jumps). Calibrators use it to stage a cold fit: the base parameters first with the extras held,
+ * then starts for the extras from `grid`, because LM from a poor base start otherwise lets the
+ * extras absorb the base's misfit and stops in a local minimum (jumps collapsed to lambda -> 0).
+ */
+export interface NestedSpec {
+  /** Name of the model the base parameters belong to ('heston'), or a description when it is not a model of ours. */
+  base: string;
+  /** The extension's parameters, by name. */
+  extra: readonly string[];
+  /** Candidate values of each extra parameter (same order); starts are their Cartesian product. */
+  grid: readonly (readonly number[])[];
+  /**
+   * Changes the base parameters of `p` in place so the model's variance per unit time is kept
+   * when its extras change from those of `from` to those of `p` (a start then differs from the
+   * fit in shape, not level).
+   */
+  rebalance?(p: Float64Array, from: Float64Array): void;
+}
+
 export interface Model {
   readonly name: string;
   readonly params: readonly ParamSpec[];
   readonly constraints: readonly Constraint[];
+  /** Present when the model extends a simpler one (see NestedSpec). */
+  readonly nested?: NestedSpec;
   /**
    * Characteristic function of X_T = ln(S_T / F_T) under the T-forward measure,
    * E[exp(i u X_T)], for real u (models priced by Fourier methods). Absent for MC-only models.

@@ -1,0 +1,72 @@
+/**
+ * A least-squares problem restricted to some of its parameters, the others held where they are.
+ * Staged fits use it: a nested model (Bates = Heston + jumps) first fits its base parameters with
+ * the extension held at its start, so the extension cannot soak up a misfit of the base (LM from a
+ * poor Heston start otherwise explains the skew with jumps and stops in a jump-collapsed local
+ * minimum). Any optimizer that takes a LeastSquaresProblem works on the restriction unchanged.
+ */
+import type { LeastSquaresProblem } from './lm.js';
+
+export class RestrictedProblem implements LeastSquaresProblem {
+  readonly p: number;
+  readonly size: number;
+  readonly residualsAndJacobian?: (z: Float64Array) => Promise<{ r: Float64Array; J: Float64Array | null }>;
+  private readonly full: number;
+
+  /**
+   * @param inner the problem on all parameters
+   * @param at a full point; its entries outside `free` are the held values
+   * @param free indices (into the full vector) of the parameters that move
+   */
+  constructor(
+    private readonly inner: LeastSquaresProblem,
+    private readonly at: Float64Array,
+    private readonly free: readonly number[],
+  ) {
+    if (free.length === 0) throw new RangeError('a restricted problem needs at least one free parameter');
+    this.full = inner.p;
+    this.p = free.length;
+    this.size = inner.size;
+    if (inner.residualsAndJacobian) {
+      const withJ = inner.residualsAndJacobian.bind(inner);
+      this.residualsAndJacobian = async (z) => {
+        const out = await withJ(this.expand(z));
+        if (!out.J) return out;
+        const J = new Float64Array(this.size * this.p);
+        for (let i = 0; i < this.size; i++) {
+          for (let j = 0; j < this.p; j++) J[i * this.p + j] = out.J[i * this.full + this.free[j]];
+        }
+        return { r: out.r, J };
+      };
+    }
+  }
+
+  get jacobianChoice() {
+    return this.inner.jacobianChoice;
+  }
+
+  set jacobianChoice(choice) {
+    this.inner.jacobianChoice = choice;
+  }
+
+  /** The full point of a restricted one. */
+  expand(z: ArrayLike<number>, out = Float64Array.from(this.at)): Float64Array {
+    for (let j = 0; j < this.p; j++) out[this.free[j]] = z[j];
+    return out;
+  }
+
+  /** The restricted point of a full one. */
+  restrict(z: ArrayLike<number>): Float64Array {
+    return Float64Array.from(this.free, (k) => z[k]);
+  }
+
+  residuals(Z: Float64Array, n: number): Promise<{ r: Float64Array[] }> {
+    const full = new Float64Array(n * this.full);
+    for (let k = 0; k < n; k++) {
+      const row = full.subarray(k * this.full, (k + 1) * this.full);
+      row.set(this.at);
+      this.expand(Z.subarray(k * this.p, (k + 1) * this.p), row);
+    }
+    return this.inner.residuals(full, n);
+  }
+}
