@@ -4,6 +4,7 @@
 // F, the discount factor and the intrinsic value in f64 (src/engines/black/gpu.ts). That keeps
 // the f32 error relative to the small normalised quantities instead of to F.
 //!include lib/math.wgsl
+//!include lib/black_otm.wgsl
 
 struct Params {
   n: u32,
@@ -17,41 +18,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 
 const WG: u32 = 64u;
-const SMALL_T: f32 = 0.21;
-
-// Normalised out-of-the-money call b(x, s), x <= 0, and its vega ∂b/∂s: returns (b, vega).
-// Small t (short expiry / low vol) with moderate h uses the odd Taylor series of
-// M(h±t) = Φ/φ (M' = 1 + hM, M^(n+1) = h M^(n) + n M^(n-1)), which avoids the cancellation of
-// Φ(h+t) - Φ(h-t) at f32; elsewhere the two-term formula, whose cancellation (a factor ~|h|/t in
-// the far wings) is outweighed there by the large sensitivity of b to s.
-fn bl_otm(x: f32, s: f32) -> vec2<f32> {
-  let h = x / s;
-  let t = 0.5 * s;
-  let g = VF_INV_SQRT_2PI * vf_exp(-0.5 * (h * h + t * t));
-  var b: f32;
-  if (t < SMALL_T && t * h > -0.5) {  // series terms shrink like (t h)^2k / (2k+1)!
-    var m0 = vf_norm_cdf(h) / vf_norm_pdf(h);
-    var m1 = 1.0 + h * m0;
-    let t2 = t * t;
-    var p = t;
-    var sum = m1 * p;
-    var inv_fact = 1.0;
-    for (var j = 1; j < 6; j++) {
-      let k = f32(2 * j - 1);
-      let me = h * m1 + k * m0;
-      let mo = h * me + (k + 1.0) * m1;
-      m0 = me;
-      m1 = mo;
-      inv_fact = inv_fact / ((k + 1.0) * (k + 2.0));
-      p = p * t2;
-      sum = sum + m1 * p * inv_fact;
-    }
-    b = 2.0 * g * sum;
-  } else {
-    b = vf_exp(0.5 * x) * vf_norm_cdf(h + t) - vf_exp(-0.5 * x) * vf_norm_cdf(h - t);
-  }
-  return vec2<f32>(max(b, 0.0), g);
-}
 
 // rows[i] = (x <= 0, s > 0, d1 = ln(F/K)/s + s/2 with the row's own sign of ln(F/K), θ = ±1)
 // out[i]  = (b_otm, Φ(θ d1), φ(d1), 0); the CPU assembles price and Greeks.

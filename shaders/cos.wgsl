@@ -171,13 +171,8 @@ fn cos_coef(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> plans2: array<vec4<f32>>;
 
-@compute @workgroup_size(WG)
-fn cos_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= dims2.z) { return; }
-  let r0 = recs[2u * i];
-  let r1 = recs[2u * i + 1u];
-  let plan = u32(r1.y);
+// Difference of the forward-normalised put for quote record (r0, r1) under plan `plan`.
+fn put_diff(r0: vec4<f32>, r1: vec4<f32>, plan: u32) -> f32 {
   let h0 = plans2[4u * plan];
   let n = u32(h0.z);
   let base = plan * dims2.y;
@@ -207,5 +202,34 @@ fn cos_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     salpha += pal;
   }
   // 2/(b-a) = 2 w / pi
-  out[i] = (2.0 * h0.y / PI) * (r0.z * sb - r0.w * (sa + sg) + r1.x * salpha);
+  return (2.0 * h0.y / PI) * (r0.z * sb - r0.w * (sa + sg) + r1.x * salpha);
+}
+
+@compute @workgroup_size(WG)
+fn cos_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= dims2.z) { return; }
+  let r1 = recs[2u * i + 1u];
+  out[i] = put_diff(recs[2u * i], r1, u32(r1.y));
+}
+
+// The GPU-resident LM stencil (src/engines/cos/gpuNormal.ts): one record per QUOTE, whose window
+// is held per expiry across the sets of a batch, so records stay on the GPU between calls.
+// Record m: [thetaHi, thetaLo, kappa, e^d], [e^a, expiry index, below-window flag, 0];
+// dims2 = [plans = sets x expiries, stride, sets x quotes, quotes]; out[s * M + m].
+@compute @workgroup_size(WG)
+fn cos_sum_resident(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= dims2.z) { return; }
+  let M = dims2.w;
+  let s = i / M;
+  let m = i - s * M;
+  let r1 = recs[2u * m + 1u];
+  // Below the window the put is 0 whatever the set (the residual kernel knows from the flag).
+  if (r1.z != 0.0) {
+    out[i] = 0.0;
+    return;
+  }
+  let E = dims2.x / (dims2.z / M);
+  out[i] = put_diff(recs[2u * m], r1, s * E + u32(r1.y));
 }

@@ -270,7 +270,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
         // extension (src/calibrator/staged.ts). Not when the user forces plain LM.
         const staged = routeRequest === 'auto' && model.nested !== undefined && (start.kind === 'default' || start.kind === 'user');
         if (staged) {
-          const s = await stagedFit(model, bounds, searchObjective, decision.lmStart ?? z0, (p, z) => runLm(p, z, 'lm', {}, searchObjective.m));
+          const s = await stagedFit(model, bounds, searchObjective, decision.lmStart ?? z0, (p, z, o) => runLm(p, z, 'lm', o ?? {}, searchObjective.m));
           fit = s.fit;
           routeName = 'staged';
           reason = `${reason}; ${s.reason}`;

@@ -10,7 +10,15 @@
  * batch (P+1 sets forward, 2P+1 central). With `speculative`, the trial point and its
  * perturbations go out together: an accepted step (the common case) then costs a single batch,
  * one GPU round trip per iteration instead of two; on the CPU that would waste P evaluations per
- * rejected step, so it is off there.
+ * rejected step, so it is off there. Analytic Jacobians are always speculative (the gradient
+ * costs a fraction of a stencil, and most trials are accepted).
+ *
+ * GPU-resident iterations: a problem with `normalEquations` (the objective over a GPU pricer, in
+ * first-order IV or price residuals) reduces each finite-difference stencil to f, g = J^T r and
+ * A = J^T J where the prices are, and LM, which needs nothing else for its update, never sees the
+ * residual vectors until the end: the final point is evaluated once through `residuals` for the
+ * r and J it returns (posterior, reporting). A stencil whose perturbed prices are not finite is
+ * redone through `residuals` (one-sided differences there); a non-finite base is a rejected step.
  *
  * Damping: Marquardt's diagonal scaling with Nielsen's update (lambda shrinks by up to 3x on a good
  * step, doubles-and-more on a bad one). A trial whose residuals are not finite (NaN prices) is a
@@ -29,6 +37,16 @@
  */
 import { cholesky, choleskySolve, normalEquations } from './linalg.js';
 import { sumSquares } from './objective.js';
+import { lonePoint, stencil, type Stencil } from './stencil.js';
+
+/** What LM's update needs at a point. */
+export interface NormalEquationsResult {
+  /** |r|^2; +Infinity when the point's residuals are not finite. */
+  f: number;
+  /** J^T J (p x p) and J^T r; null without a Jacobian (or where it could not be had). */
+  A: Float64Array | null;
+  g: Float64Array | null;
+}
 
 export interface LeastSquaresProblem {
   readonly p: number;
@@ -47,6 +65,14 @@ export interface LeastSquaresProblem {
    * LM runs on the same problem reuse the choice.
    */
   jacobianChoice?: 'analytic' | 'fd-batch';
+  /**
+   * Optional: the stencil reduced to f (at its base point) and, with steps, the A and g of its
+   * finite-difference Jacobian, without residual vectors (n sets priced, as `residuals` would).
+   * null: not available at the moment (LM uses `residuals`). A null A with a finite f where a
+   * Jacobian was asked: a perturbed set did not price (LM redoes the point through `residuals`).
+   * Used whenever LM's Jacobian is finite differences.
+   */
+  normalEquations?(st: Stencil): Promise<NormalEquationsResult | null>;
 }
 
 export interface LmOptions {
@@ -79,20 +105,6 @@ export interface LmResult {
   history: number[];
   /** How the Jacobians were computed: analytic parameter gradients or a batched finite-difference stencil. */
   jacobian: 'analytic' | 'fd-batch';
-}
-
-/** Z rows for the base point and its perturbations; returns the steps used. */
-function stencil(z: Float64Array, step: number, scheme: 'forward' | 'central'): { Z: Float64Array; h: Float64Array; n: number } {
-  const p = z.length;
-  const n = scheme === 'forward' ? p + 1 : 2 * p + 1;
-  const Z = new Float64Array(n * p);
-  const h = Float64Array.from(z, (v) => step * Math.max(1, Math.abs(v)));
-  for (let k = 0; k < n; k++) Z.set(z, k * p);
-  for (let j = 0; j < p; j++) {
-    Z[(1 + j) * p + j] += h[j];
-    if (scheme === 'central') Z[(1 + p + j) * p + j] -= h[j];
-  }
-  return { Z, h, n };
 }
 
 function jacobianFrom(rs: Float64Array[], h: Float64Array, scheme: 'forward' | 'central', size: number): Float64Array | null {
@@ -134,32 +146,58 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
   // undefined while 'auto' has not timed the two yet.
   let analytic: boolean | undefined = mode === 'fd' || !hasAnalytic ? false : mode === 'analytic' ? true : problem.jacobianChoice ? problem.jacobianChoice === 'analytic' : undefined;
 
+  // A point as LM's update sees it; r and J only where the full path computed them.
+  interface Point {
+    f: number;
+    A: Float64Array | null;
+    g: Float64Array | null;
+    r?: Float64Array;
+    J?: Float64Array | null;
+  }
+  const full = (x: { r: Float64Array; J: Float64Array | null }): Point => ({
+    f: sumSquares(x.r),
+    ...(x.J ? normalEquations(x.J, x.r, size, p) : { A: null, g: null }),
+    r: x.r,
+    J: x.J,
+  });
   const analyticPoint = async (z: Float64Array) => {
     evaluations += 1;
     return problem.residualsAndJacobian!(z);
   };
   // Evaluates the point, with its Jacobian (analytic, or its stencil) when asked; one batch either way.
-  const evalPoint = async (z: Float64Array, withJ: boolean): Promise<{ r: Float64Array; J: Float64Array | null }> => {
+  const evalPoint = async (z: Float64Array, withJ: boolean): Promise<Point> => {
     if (withJ && analytic === undefined) {
       // 'auto', first Jacobian on this problem: time both, keep the faster (and its result).
+      // The gradient code is cold (not yet JIT-compiled) on its first call while pricing is
+      // already warm from the probe: it is judged by the faster of two calls. The choice is
+      // remembered by the problem (Objective: per model and quote-count octave, for the process).
       const t0 = performance.now();
       const a = await analyticPoint(z);
       const t1 = performance.now();
       const f = await fdPoint(z);
       const t2 = performance.now();
       let analyticMs = t1 - t0;
-      if (a.J !== null && analyticMs > t2 - t1) {
-        // The gradient code may still have been cold (not JIT-compiled) on that first call while
-        // pricing was already warm: judge it by a second, warm call before giving it up.
+      if (a.J !== null) {
         await analyticPoint(z);
         analyticMs = Math.min(analyticMs, performance.now() - t2);
       }
       analytic = a.J !== null && analyticMs <= t2 - t1;
       problem.jacobianChoice = analytic ? 'analytic' : 'fd-batch';
-      return analytic ? a : f;
+      return full(analytic ? a : f);
     }
-    if (withJ && analytic) return analyticPoint(z);
-    return fdPoint(z, withJ);
+    if (withJ && analytic) return full(await analyticPoint(z));
+    return (await residentPoint(z, withJ)) ?? full(await fdPoint(z, withJ));
+  };
+  // The problem's own reduction of the stencil (GPU-resident), or null for the full path.
+  const residentPoint = async (z: Float64Array, withJ: boolean): Promise<Point | null> => {
+    if (analytic !== false || !problem.normalEquations) return null;
+    const st = withJ ? stencil(z, step, scheme) : lonePoint(z);
+    const res = await problem.normalEquations(st);
+    if (!res) return null;
+    evaluations += st.n;
+    // A perturbed set did not price: the full path, whose one-sided differences may still work.
+    if (withJ && !res.A && Number.isFinite(res.f)) return null;
+    return { f: res.f, A: res.A, g: res.g };
   };
   const fdPoint = async (z: Float64Array, withJ = true): Promise<{ r: Float64Array; J: Float64Array | null }> => {
     if (!withJ) {
@@ -184,19 +222,34 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
 
   let z = Float64Array.from(z0);
   let cur = await evalPoint(z, true);
-  let f = sumSquares(cur.r);
+  let f = cur.f;
   const history = [f];
-  const done = (reason: LmReason, converged: boolean, iterations: number): LmResult => ({
-    z, f, r: cur.r, J: cur.J ?? new Float64Array(size * p), iterations, evaluations, converged, reason, history,
-    jacobian: analytic === true ? 'analytic' : 'fd-batch',
-  });
-  if (!Number.isFinite(f) || !cur.J) return done('non-finite-start', false, 0);
+  const done = async (reason: LmReason, converged: boolean, iterations: number): Promise<LmResult> => {
+    let { r, J } = cur;
+    if (!r && Number.isFinite(f)) {
+      // Iterated on reduced sums: r and J of the final point, once, for the posterior and reports
+      // (and f from the same residuals, so results of different runs compare on one footing).
+      const last = await fdPoint(z, true);
+      r = last.r;
+      J = last.J;
+      if (Number.isFinite(sumSquares(r))) f = sumSquares(r);
+    }
+    return {
+      z, f, r: r ?? new Float64Array(size).fill(NaN), J: J ?? new Float64Array(size * p), iterations, evaluations, converged, reason, history,
+      jacobian: analytic === true ? 'analytic' : 'fd-batch',
+    };
+  };
+  if (!Number.isFinite(f) || !cur.A || !cur.g) return done('non-finite-start', false, 0);
 
-  let { A, g } = normalEquations(cur.J, cur.r, size, p);
+  let A: Float64Array = cur.A;
+  let g: Float64Array = cur.g;
   let lambda = 1e-3 * Math.max(...Array.from({ length: p }, (_, j) => A[j * p + j]), 1e-300);
   let nu = 2;
   // Speculative stencils only pay off for batched finite differences on the GPU.
-  const speculative = (opts.speculative ?? false) && analytic === false;
+  // An analytic trial always carries its gradient: steps are mostly accepted, and one
+  // price-and-gradient call (~2.6 prices for Heston) is cheaper than a price-only trial followed by
+  // a price-and-gradient call at the accepted point (~3.6).
+  const speculative = ((opts.speculative ?? false) && analytic === false) || analytic === true;
 
   const gradientCosine = () => {
     let worst = 0;
@@ -230,15 +283,16 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
       }
       const pred = -2 * dg - dAd;
       const trial = await evalPoint(zt, speculative);
-      const ft = sumSquares(trial.r);
+      const ft = trial.f;
       const rho = Number.isFinite(ft) && pred > 0 ? (f - ft) / pred : -1;
       if (rho > 1e-4) {
         const fPrev = f;
         z = zt;
         f = ft;
-        cur = trial.J ? trial : await evalPoint(z, true);
-        if (!cur.J) return done('non-finite-start', false, it);
-        ({ A, g } = normalEquations(cur.J, cur.r, size, p));
+        cur = trial.A ? trial : await evalPoint(z, true);
+        if (!cur.A || !cur.g) return done('non-finite-start', false, it);
+        A = cur.A;
+        g = cur.g;
         lambda *= Math.max(1 / 3, 1 - (2 * rho - 1) ** 3);
         nu = 2;
         history.push(f);

@@ -15,9 +15,18 @@
  * Whole batches of parameter sets are priced with ONE `priceBatch` call (a Jacobian's perturbed
  * sets, an optimizer's population). A non-finite model price makes that set's objective +Infinity,
  * which the optimizers treat as a rejected step.
+ *
+ * GPU-resident path (`normalEquations`, offered when the pricer has `normalSums`): in price and
+ * first-order ('vega') IV residuals, a data residual is scale_i (price_i / (D_i F_i) - target_i)
+ * with per-quote constants, so the pricer reduces a whole LM stencil to f, J^T r, J^T J where the
+ * prices are (on the GPU); the few prior and penalty rows are added here in f64, differenced over
+ * the same stencil as the full path does. Exact IV residuals (model prices inverted) keep the
+ * full path.
  */
 import type { Model } from '../models/types.js';
-import type { SurfacePricer } from '../engines/pricer.js';
+import type { NormalSumsEvaluator, ResidualDefinition, SurfacePricer } from '../engines/pricer.js';
+import type { NormalEquationsResult } from './lm.js';
+import type { Stencil } from './stencil.js';
 import type { PreparedQuotes } from './quotes.js';
 import { blackImpliedVol, blackVega } from './black.js';
 import { modelDerivative, toModel, type Bounds } from './transforms.js';
@@ -53,6 +62,9 @@ export interface BatchResiduals {
   backend: 'webgpu' | 'cpu';
 }
 
+/** LM 'auto' Jacobian choices measured in this process (see Objective.jacobianChoice). */
+const jacobianChoices = new Map<string, 'analytic' | 'fd-batch'>();
+
 export class Objective {
   readonly p: number;
   readonly m: number;
@@ -70,8 +82,27 @@ export class Objective {
    * when the pricer offers one (see ObjectiveOptions.analyticJacobian).
    */
   readonly residualsAndJacobian?: (z: Float64Array) => Promise<{ r: Float64Array; J: Float64Array | null }>;
-  /** Set by LM 'auto' after timing both Jacobians on this objective (see LeastSquaresProblem). */
-  jacobianChoice?: 'analytic' | 'fd-batch';
+  /**
+   * Set by LM 'auto' after timing both Jacobians (see LeastSquaresProblem). Remembered for the
+   * process per model and quote-count octave, so a backtest's hundreds of fits (and a fit's
+   * later stages on new objectives) time them once.
+   */
+  get jacobianChoice(): 'analytic' | 'fd-batch' | undefined {
+    return jacobianChoices.get(this.choiceKey());
+  }
+  set jacobianChoice(choice: 'analytic' | 'fd-batch' | undefined) {
+    if (choice) jacobianChoices.set(this.choiceKey(), choice);
+    else jacobianChoices.delete(this.choiceKey());
+  }
+  private choiceKey(): string {
+    return `${this.model.name}/${this.pricer.normalSums ? 'gpu' : 'cpu'}/${Math.round(Math.log2(Math.max(this.m, 1)))}`;
+  }
+  /**
+   * A stencil reduced to f, J^T r, J^T J by the pricer (GPU-resident LM iterations); present only
+   * when the pricer offers `normalSums`; null while the residuals are exact IVs.
+   */
+  readonly normalEquations?: (st: Stencil) => Promise<NormalEquationsResult | null>;
+  private sums?: NormalSumsEvaluator;
 
   constructor(
     readonly model: Model,
@@ -88,6 +119,64 @@ export class Objective {
     const nCon = this.penaltyScale > 0 ? model.constraints.length : 0;
     this.size = this.m + (opts.prior ? this.p : 0) + nCon;
     if (pricer.priceAndGradient && (opts.analyticJacobian ?? true)) this.residualsAndJacobian = (z) => this.analyticJacobian(z);
+    if (pricer.normalSums) this.normalEquations = (st) => this.residentNormalEquations(st);
+  }
+
+  /** The data residuals as r_i = scale_i (price_i / (D_i F_i) - target_i): price and first-order IV. */
+  residualDefinition(): ResidualDefinition {
+    const { prep, m } = this;
+    const scale = new Float64Array(m);
+    const target = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      const df = prep.set.discount[i] * prep.set.forward[i];
+      scale[i] = (prep.sqrtW[i] * this.invNoise * df) / (this.opts.kind === 'price' ? 1 : prep.vega[i]);
+      target[i] = prep.marketPrice[i] / df;
+    }
+    return { scale, target };
+  }
+
+  private async residentNormalEquations(st: Stencil): Promise<NormalEquationsResult | null> {
+    if (this.opts.kind === 'iv' && this.ivMode !== 'vega') return null;
+    const { p, m } = this;
+    const params = new Float64Array(st.n * p);
+    for (let k = 0; k < st.n; k++) toModel(st.Z.subarray(k * p, (k + 1) * p), this.bounds, params.subarray(k * p, (k + 1) * p));
+    this.sums ??= this.pricer.normalSums!(this.residualDefinition());
+    let out;
+    try {
+      out = await this.sums.evaluate({ params, n: st.n, step: st.h, scheme: st.scheme });
+    } catch (e) {
+      // Not priced: LM takes the full path, which scores failures set by set.
+      this.lastPricingError = (e as Error).message;
+      return null;
+    }
+    this.evaluations += st.n;
+    this.lastBackend = out.backend;
+    if (!Number.isFinite(out.f)) return { f: Infinity, A: null, g: null };
+    const extra = this.size - m;
+    if (extra === 0) return { f: out.f, A: out.A, g: out.g };
+    // Prior and penalty rows: their residuals at every stencil point, differenced as jacobianFrom does.
+    const rows = Array.from({ length: st.n }, (_, k) => {
+      const r = new Float64Array(this.size);
+      this.extraResiduals(st.Z.subarray(k * p, (k + 1) * p), r);
+      return r.subarray(m);
+    });
+    let f = out.f;
+    for (const v of rows[0]) f += v * v;
+    if (!out.A || !out.g) return { f, A: null, g: null };
+    const D = st.h.length;
+    const A = Float64Array.from(out.A);
+    const g = Float64Array.from(out.g);
+    const J = new Float64Array(D);
+    for (let i = 0; i < extra; i++) {
+      for (let j = 0; j < D; j++) {
+        J[j] = st.scheme === 'central' ? (rows[1 + j][i] - rows[1 + D + j][i]) / (2 * st.h[j]) : (rows[1 + j][i] - rows[0][i]) / st.h[j];
+      }
+      for (let a = 0; a < D; a++) {
+        g[a] += J[a] * rows[0][i];
+        for (let b = 0; b < D; b++) A[a * D + b] += J[a] * J[b];
+      }
+    }
+    return { f, A, g };
   }
 
   /**
@@ -224,10 +313,17 @@ export class Objective {
         r[i] = (s * (pm - prep.marketPrice[i])) / prep.vega[i];
       }
     }
+    this.extraResiduals(z, r);
+    return r;
+  }
+
+  /** Rows m.. of r: the whitened prior residual L^-1 (z - mu), then the constraint penalties. */
+  private extraResiduals(z: ArrayLike<number>, r: Float64Array): void {
+    const m = this.m;
     let j = m;
     const prior = this.opts.prior;
     if (prior) {
-      // Whitened prior residual L^-1 (z - mu), by forward substitution.
+      // Forward substitution.
       const { chol } = prior;
       const p = this.p;
       for (let a = 0; a < p; a++) {
@@ -240,7 +336,6 @@ export class Objective {
       const pm = this.params(z);
       for (const c of this.model.constraints) r[j++] = this.penaltyScale * Math.min(0, c.value(pm));
     }
-    return r;
   }
 }
 

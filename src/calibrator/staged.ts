@@ -8,8 +8,9 @@
  *   1. LM on the base parameters with the extras held at the start (RestrictedProblem);
  *   2. LM on all parameters from there; an exact fit stops here;
  *   3. starts for the extras from the model's grid, the base parameters of stage 1 rebalanced to
- *      keep the variance (and any base parameter stuck at a bound reset to its initial value), all
- *      priced in one batch; LM from the best few; the best fit wins.
+ *      keep the variance (and any base parameter stuck at a bound reset to its initial value),
+ *      priced in one batch; a few LM iterations from each, then LM to convergence from the best
+ *      two; the best fit wins.
  */
 import type { Model } from '../models/types.js';
 import type { LeastSquaresProblem, LmResult } from './lm.js';
@@ -18,8 +19,10 @@ import { pinnedParams } from './route.js';
 import { RestrictedProblem } from './subspace.js';
 import { toModel, toUnconstrained, type Bounds } from './transforms.js';
 
-/** LM from the best this many grid starts (stage 3). */
-export const STAGED_GRID_STARTS = 3;
+/** LM iterations from each grid start before the best are continued (stage 3). */
+export const STAGED_SCREEN_ITERATIONS = 5;
+/** LM continues from the best this many screened grid starts (stage 3). */
+export const STAGED_GRID_STARTS = 2;
 
 export interface StagedFit {
   fit: LmResult;
@@ -28,7 +31,7 @@ export interface StagedFit {
   evaluations: number;
 }
 
-type Lm = (problem: LeastSquaresProblem, z: Float64Array) => Promise<LmResult>;
+type Lm = (problem: LeastSquaresProblem, z: Float64Array, options?: { maxIterations?: number }) => Promise<LmResult>;
 
 /** Grid starts of stage 3, as z rows (n x P), from the stage-1 point zA. */
 export function gridStarts(model: Model, bounds: Bounds, zA: Float64Array): { Z: Float64Array; n: number } {
@@ -68,8 +71,8 @@ export async function stagedFit(model: Model, bounds: Bounds, problem: LeastSqua
   if (missing.length) throw new Error(`model ${model.name}: nested extras ${missing.join(', ')} are not parameters`);
   const base = names.map((_, j) => j).filter((j) => !nested.extra.includes(names[j]));
   let evaluations = 0;
-  const run = async (p: LeastSquaresProblem, z: Float64Array) => {
-    const r = await lm(p, z);
+  const run = async (p: LeastSquaresProblem, z: Float64Array, options?: { maxIterations?: number }) => {
+    const r = await lm(p, z, options);
     evaluations += r.evaluations;
     return r;
   };
@@ -86,19 +89,29 @@ export async function stagedFit(model: Model, bounds: Bounds, problem: LeastSqua
   evaluations += starts.n;
   const f = r.map(sumSquares);
   const P = model.params.length;
-  const order = f.map((_, k) => k).filter((k) => Number.isFinite(f[k])).sort((a, b) => f[a] - f[b]);
-  let improved = 0;
-  for (const k of order.slice(0, STAGED_GRID_STARTS)) {
-    const other = await run(problem, starts.Z.slice(k * P, (k + 1) * P));
+  const order = f.map((_, k) => k).filter((k) => Number.isFinite(f[k]));
+  // Screening: a few LM iterations from every priceable start. The starts' own objectives do not
+  // rank basins (the base parameters of stage 1 were fitted under the held extras), but a few
+  // steps do: starts in the right basin are already falling fast while the others plateau.
+  const screened: LmResult[] = [];
+  for (const k of order) {
+    const s = await run(problem, starts.Z.slice(k * P, (k + 1) * P), { maxIterations: STAGED_SCREEN_ITERATIONS });
+    screened.push(s);
+    if (s.reason === 'fabs') break;
+  }
+  screened.sort((x, y) => x.f - y.f);
+  let improved = false;
+  for (const s of screened.slice(0, STAGED_GRID_STARTS)) {
+    const other = s.converged ? s : await run(problem, s.z);
     if (other.f < fit.f || !Number.isFinite(fit.f)) {
       fit = other;
-      improved++;
+      improved = true;
     }
     if (fit.reason === 'fabs') break;
   }
   steps.push(
-    `${starts.n} starts for ${nested.extra.join(', ')} priced in one batch, LM from the best ${Math.min(STAGED_GRID_STARTS, order.length)}` +
-      (improved ? ` improved the fit to ${fit.f.toExponential(3)}` : ' found nothing better'),
+    `${starts.n} starts for ${nested.extra.join(', ')}, ${STAGED_SCREEN_ITERATIONS} LM iterations from each, LM on from the best ${Math.min(STAGED_GRID_STARTS, screened.length)}` +
+      (improved ? `: improved the fit to ${fit.f.toExponential(3)}` : ': nothing better'),
   );
   return { fit, reason: `staged fit: ${steps.join('; ')}`, evaluations };
 }

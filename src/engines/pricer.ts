@@ -24,6 +24,49 @@ export interface BatchPrices {
   backend: 'webgpu' | 'cpu';
 }
 
+/**
+ * A weighted residual per quote on forward-normalised prices, fixed for the life of a fit:
+ * r_i = scale_i (price_i / (D_i F_i) - target_i). First-order IV residuals have
+ * scale_i = sqrt(w_i) / noise * D_i F_i / vega_i (vega at the market vol), price residuals
+ * sqrt(w_i) / noise * D_i F_i; target_i = market price_i / (D_i F_i).
+ */
+export interface ResidualDefinition {
+  scale: Float64Array;
+  target: Float64Array;
+}
+
+/**
+ * A finite-difference stencil of parameter sets: the base set, then one set per direction
+ * perturbed by +h_j, then (central) one per direction perturbed by -h_j. The perturbation is in
+ * whatever coordinates the caller uses (the calibrator's unconstrained z); `params` are the sets
+ * in model units. n = 1 (no steps): the base set only, no Jacobian.
+ */
+export interface StencilBatch {
+  /** n x P model-unit parameter sets, row-major. */
+  params: Float64Array;
+  n: number;
+  /** h_j, one per direction: n - 1 (forward) or (n - 1) / 2 (central) of them. */
+  step: Float64Array;
+  scheme: 'forward' | 'central';
+}
+
+/** What a least-squares update needs from a stencil, reduced over the quotes. */
+export interface NormalSums {
+  /** sum r_i^2 at the base set; +Infinity when any of its prices is not finite. */
+  f: number;
+  /** J^T r (D), J_ij the difference quotient of r_i along direction j. */
+  g: Float64Array | null;
+  /** J^T J (D x D, symmetric, row-major). g and A are null without steps or when a perturbed set has a non-finite price. */
+  A: Float64Array | null;
+  backend: 'webgpu' | 'cpu';
+}
+
+/** Normal sums of stencils for one residual definition; holds its quote data (on the GPU) between calls. */
+export interface NormalSumsEvaluator {
+  evaluate(batch: StencilBatch): Promise<NormalSums>;
+  dispose(): void;
+}
+
 export interface SurfacePricer {
   readonly model: Model;
   readonly quotes: QuoteSet;
@@ -34,6 +77,13 @@ export interface SurfacePricer {
    * one parameter set (length P) and d price_m / d p_j as an M x P row-major `gradient`.
    */
   priceAndGradient?(params: Float64Array): Promise<BatchPrices & { gradient: Float64Array }>;
+  /**
+   * Optional (GPU engines): stencils reduced to f, J^T r, J^T J where the prices are, reading back
+   * only those sums. CPU pricers leave it out (the calibrator then forms J from priceBatch).
+   */
+  normalSums?(def: ResidualDefinition): NormalSumsEvaluator;
+  /** Bytes copied to and read back from the GPU since creation (absent on the CPU), for benchmarks. */
+  traffic?(): { uploaded: number; readBack: number };
   /** Peak bytes of GPU buffers held (0 on the CPU), for benchmarks. */
   gpuBytes(): number;
   dispose(): void;

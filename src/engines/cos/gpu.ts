@@ -15,13 +15,23 @@ import { cosPlan, type CosOptions } from './plan.js';
 /** f32 cannot resolve |phi| below ~1e-9 of the price anyway; 4095 terms keeps k * head exact. */
 export const COS_F32_DEFAULTS: CosOptions = { L: 14, tol: 1e-9, minTerms: 32, maxTerms: 4095 };
 
-const MODEL_IDS: Record<string, number> = { heston: 0, bates: 1, merton: 2 };
-const WG = 64;
+export const MODEL_IDS: Record<string, number> = { heston: 0, bates: 1, merton: 2 };
+export const WG = 64;
 
 /** x = hi + lo with hi a multiple of 2^-12 (so k * hi is exact in f32 for k < 4096). */
-function split12(x: number): [number, number] {
+export function split12(x: number): [number, number] {
   const hi = Math.round(x * 4096) / 4096;
   return [hi, x - hi];
+}
+
+/**
+ * Writes plan j of cos.wgsl (16 floats: [a, pi/(b-a), n, c2], [alphaHi, alphaLo, T, c1], params)
+ * for the window [a, b]; alpha = -a/(b-a) is split in f64 so the kernel's phases are exact.
+ */
+export function packPlan(out: Float32Array, j: number, a: number, b: number, n: number, c2: number, c1: number, T: number, p: Float64Array): void {
+  const [ahi, alo] = split12(-a / (b - a));
+  out.set([a, Math.PI / (b - a), n, c2, ahi, alo, T, c1], j * 16);
+  for (let i = 0; i < p.length; i++) out[j * 16 + 8 + i] = p[i];
 }
 
 export function gpuSupportsModel(model: Model): boolean {
@@ -35,6 +45,8 @@ export class CosGpu {
   private readonly out: GrowableBuffer;
   private readonly dims: GrowableBuffer;
   private peak = 0;
+  /** Bytes uploaded and read back since creation (benchmarks). */
+  readonly traffic = { uploaded: 0, readBack: 0 };
 
   constructor(
     private readonly ctx: GpuContext,
@@ -73,9 +85,7 @@ export class CosGpu {
         const T = groups.T[e];
         const plan = cosPlan(model, p, T, this.options);
         const j = s * E + e;
-        const [ahi, alo] = split12(-plan.a / (plan.b - plan.a));
-        planData.set([plan.a, Math.PI / (plan.b - plan.a), plan.n, plan.c2, ahi, alo, T, plan.c1], j * 16);
-        for (let i = 0; i < P; i++) planData[j * 16 + 8 + i] = p[i];
+        packPlan(planData, j, plan.a, plan.b, plan.n, plan.c2, plan.c1, T, p);
         planA[j] = plan.a;
         planB[j] = plan.b;
         planC2[j] = plan.c2;
@@ -119,6 +129,8 @@ export class CosGpu {
     dispatch(ctx, coefPipe, [planBuf, coefBuf, dimBuf], workgroupGrid(ctx, nPlans * stride, WG));
     dispatch(ctx, sumPipe, [recBuf, coefBuf, dimBuf, outBuf, planBuf], workgroupGrid(ctx, nRec, WG));
     const diff = new Float32Array(await readBuffer(ctx, outBuf, nRec * 4));
+    this.traffic.uploaded += planData.byteLength + rec.byteLength + dims.byteLength;
+    this.traffic.readBack += nRec * 4;
 
     const prices = new Float64Array(nRec);
     for (let s = 0; s < n; s++) {

@@ -44,6 +44,15 @@ export function cosPlan(model: Model, p: Float64Array, T: number, options: CosOp
   // Rare jumps: the window is the sum of the diffusion window and the jumps' reach (conservative).
   const a = c1 - half + Math.min(0, jumpRange?.[0] ?? 0);
   const b = c1 + half + Math.max(0, jumpRange?.[1] ?? 0);
+  return { a, b, n: cosTermCount(model, p, T, a, b, options), c2, c1 };
+}
+
+/**
+ * The term count of the rule above for a given window [a, b] (cosPlan's own, or a wider one that
+ * a caller holds fixed across parameter sets, e.g. the GPU-resident LM iterations).
+ */
+export function cosTermCount(model: Model, p: Float64Array, T: number, a: number, b: number, options: CosOptions = {}): number {
+  const o = { ...COS_F64_DEFAULTS, ...options };
   const w = Math.PI / (b - a);
   const logTol = Math.log(o.tol);
   const bound = model.logCharFnBound
@@ -53,17 +62,17 @@ export function cosPlan(model: Model, p: Float64Array, T: number, options: CosOp
   const small = (k: number) => bound(k) < logTol;
   // Doubling then bisection for the first k with bound(k) < logTol.
   let lo = o.minTerms;
-  if (small(lo)) return { a, b, n: lo, c2, c1 };
+  if (small(lo)) return lo;
   let hi = lo * 2;
   while (hi < o.maxTerms && !small(hi)) {
     lo = hi;
     hi *= 2;
   }
-  if (hi >= o.maxTerms) return { a, b, n: o.maxTerms, c2, c1 };
+  if (hi >= o.maxTerms) return o.maxTerms;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (small(mid)) hi = mid;
     else lo = mid;
   }
-  return { a, b, n: hi + 1, c2, c1 };
+  return hi + 1;
 }

@@ -5,11 +5,13 @@
  */
 import { runOnBackend, silentLogger, type Backend, type Logger } from '../../backends/backend.js';
 import type { Model } from '../../models/types.js';
-import type { BatchPrices, QuoteSet, SurfacePricer } from '../pricer.js';
+import type { BatchPrices, NormalSumsEvaluator, QuoteSet, ResidualDefinition, StencilBatch, SurfacePricer } from '../pricer.js';
 import { hasFourierExtras } from '../../models/complex.js';
 import { cosPricesAndGradient, cosPricesBatch } from './cpu.js';
 import { checkQuotes, groupByExpiry } from './expiries.js';
 import { CosGpu, gpuSupportsModel } from './gpu.js';
+import { CosGpuNormal } from './gpuNormal.js';
+import { cosNormalSumsCpu } from './normalSums.js';
 import type { CosOptions } from './plan.js';
 
 export interface CosPricerOptions {
@@ -37,6 +39,7 @@ export async function createCosPricer(
       ? new CosGpu(backend.gpu, model, quotes, groups, options.gpu)
       : undefined;
   const P = model.params.length;
+  const evaluators: CosGpuNormal[] = [];
   const pricer: SurfacePricer = {
     model,
     quotes,
@@ -48,8 +51,47 @@ export async function createCosPricer(
       return { prices: r.value, backend: r.backend };
     },
     gpuBytes: () => gpu?.gpuBytes() ?? 0,
-    dispose: () => gpu?.dispose(),
+    dispose: () => {
+      gpu?.dispose();
+      for (const e of evaluators.splice(0)) e.dispose();
+    },
   };
+  if (gpu && backend.name === 'webgpu') {
+    const ctx = backend.gpu;
+    pricer.traffic = () => {
+      const t = { uploaded: gpu.traffic.uploaded, readBack: gpu.traffic.readBack };
+      for (const e of evaluators) {
+        t.uploaded += e.traffic.uploaded;
+        t.readBack += e.traffic.readBack;
+      }
+      return t;
+    };
+    // LM stencils reduced on the GPU (gpuNormal.ts); the f64 twin finishes the work if it fails.
+    pricer.normalSums = (def: ResidualDefinition): NormalSumsEvaluator => {
+      let onGpu: CosGpuNormal | undefined;
+      return {
+        async evaluate(batch: StencilBatch) {
+          if (batch.params.length < batch.n * P) throw new RangeError(`params holds ${batch.params.length} values, need ${batch.n} x ${P}`);
+          const r = await runOnBackend(
+            backend,
+            'LM normal equations',
+            () => {
+              if (!onGpu) evaluators.push((onGpu = new CosGpuNormal(ctx, model, quotes, groups, def, options.gpu)));
+              return onGpu.evaluate(batch);
+            },
+            () => cosNormalSumsCpu(model, quotes, def, batch, options.cpu, groups),
+            log,
+          );
+          return { ...r.value, backend: r.backend };
+        },
+        dispose() {
+          if (onGpu) evaluators.splice(evaluators.indexOf(onGpu), 1);
+          onGpu?.dispose();
+          onGpu = undefined;
+        },
+      };
+    };
+  }
   if (hasFourierExtras(model)) {
     // f64 on the CPU whatever the backend: one parameter set costs about (P + 1) price
     // evaluations' worth of strike sums, less than the 2P of central differences, and exact.

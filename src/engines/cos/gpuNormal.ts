@@ -1,0 +1,225 @@
+/**
+ * GPU-resident LM iterations for the COS engine: a finite-difference stencil is priced, turned
+ * into residuals and Jacobian rows, and reduced to f, J^T r and J^T J on the GPU (cos.wgsl
+ * cos_coef + cos_sum_resident, then lm_normal.wgsl); only the per-workgroup partial sums come
+ * back, and the CPU adds them in f64. Twin: normalSums.ts.
+ *
+ * What stays on the GPU: the quote data of the residual definition (kappa, ln kappa, c_i, y_i:
+ * uploaded once) and the quote records of cos.wgsl. A record depends on the COS window [a, b] of
+ * its expiry (the exact phase split of (d - a)/(b - a) is done in f64 here), so the window is
+ * held per expiry across calls: the union of the windows of the sets priced, widened by a margin,
+ * kept while every new set's own window fits inside and it is not much wider than they need.
+ * Otherwise that expiry's window is re-frozen and the records re-uploaded (O(quotes), rare once
+ * LM's steps get small). The term count of each (set, expiry) follows cosPlan's rule for the held
+ * window (a wider window needs more terms for the same |phi| tolerance). Per call only the
+ * O(sets x expiries) plan data goes up.
+ */
+import type { GpuContext } from '../../backends/webgpu/device.js';
+import { GrowableBuffer, dispatch, getPipeline, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
+import type { Model } from '../../models/types.js';
+import type { NormalSums, QuoteSet, ResidualDefinition, StencilBatch } from '../pricer.js';
+import type { ExpiryGroups } from './expiries.js';
+import { COS_F32_DEFAULTS, MODEL_IDS, WG, packPlan, split12 } from './gpu.js';
+import { inverseSteps, stencilDirections } from './normalSums.js';
+import { cosPlan, cosTermCount, type CosOptions, type CosPlan } from './plan.js';
+
+/** Kernel limits (lm_normal.wgsl MAX_DIR, MAX_SETS). */
+export const MAX_DIRECTIONS = 8;
+/** Quotes reduced per workgroup (lm_normal.wgsl WG x QPT). */
+const QUOTES_PER_GROUP = 256;
+/**
+ * A re-frozen window is the sets' union widened by this fraction of its width on each side, and
+ * one wider than MAX_SLACK times the union is re-frozen: a wider window costs terms. Measured on
+ * a 1,000-quote Heston fit (SwiftShader): 5 % / 1.25 made each stencil ~30 % slower than the old
+ * path; 1 % / 1.05 matches it, at the price of re-uploading the records (32 B per quote) on most
+ * of LM's early, large steps.
+ */
+const MARGIN = 0.01;
+const MAX_SLACK = 1.05;
+
+export class CosGpuNormal {
+  private readonly plans: GrowableBuffer;
+  private readonly coef: GrowableBuffer;
+  private readonly recs: GrowableBuffer;
+  private readonly quoteBuf: GrowableBuffer;
+  private readonly cv: GrowableBuffer;
+  private readonly diffs: GrowableBuffer;
+  private readonly dims: GrowableBuffer;
+  private readonly info: GrowableBuffer;
+  private readonly partials: GrowableBuffer;
+  /** Held window per expiry; NaN until first frozen. */
+  private readonly lo: Float64Array;
+  private readonly hi: Float64Array;
+  /** Bytes uploaded and read back since creation; windows re-frozen (benchmarks, tests). */
+  readonly traffic = { uploaded: 0, readBack: 0, refreezes: 0 };
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly model: Model,
+    private readonly quotes: QuoteSet,
+    private readonly groups: ExpiryGroups,
+    def: ResidualDefinition,
+    private readonly options: CosOptions = COS_F32_DEFAULTS,
+  ) {
+    if (!(model.name in MODEL_IDS)) throw new Error(`no WGSL kernel for model ${model.name}`);
+    const mk = (label: string) => new GrowableBuffer(ctx, label);
+    this.plans = mk('lm plans');
+    this.coef = mk('lm coefficients');
+    this.recs = mk('lm quote records');
+    this.quoteBuf = mk('lm quote data');
+    this.cv = mk('lm control variates');
+    this.diffs = mk('lm put differences');
+    this.dims = mk('lm dims');
+    this.info = mk('lm info');
+    this.partials = mk('lm partial sums');
+    const E = groups.T.length;
+    this.lo = new Float64Array(E).fill(NaN);
+    this.hi = new Float64Array(E).fill(NaN);
+    const M = quotes.T.length;
+    const q = new Float32Array(M * 4);
+    for (let i = 0; i < M; i++) {
+      const kappa = quotes.strike[i] / quotes.forward[i];
+      q.set([kappa, Math.log(kappa), def.scale[i], def.target[i]], i * 4);
+    }
+    this.quoteBuf.write(q);
+    this.traffic.uploaded += q.byteLength;
+  }
+
+  async evaluate(batch: StencilBatch): Promise<Omit<NormalSums, 'backend'>> {
+    const { model, quotes, groups, ctx } = this;
+    const D = stencilDirections(batch);
+    if (D > MAX_DIRECTIONS) throw new RangeError(`the GPU reduction takes at most ${MAX_DIRECTIONS} directions, got ${D}`);
+    const n = batch.n;
+    const P = model.params.length;
+    const E = groups.T.length;
+    const M = quotes.T.length;
+    const set = (s: number) => batch.params.subarray(s * P, (s + 1) * P);
+
+    // Cumulants and natural windows (f64). A set the engine rejects: at the base, f = +Infinity;
+    // elsewhere no Jacobian, but the base's f still (priced alone).
+    const natural: CosPlan[] = [];
+    for (let s = 0; s < n; s++) {
+      for (let e = 0; e < E; e++) {
+        try {
+          natural.push(cosPlan(model, set(s), groups.T[e], this.options));
+        } catch {
+          if (s === 0) return { f: Infinity, g: null, A: null };
+          const base = await this.evaluate({ params: set(0), n: 1, step: new Float64Array(0), scheme: batch.scheme });
+          return { f: base.f, g: null, A: null };
+        }
+      }
+    }
+    let refrozen = false;
+    for (let e = 0; e < E; e++) {
+      let a = Infinity;
+      let b = -Infinity;
+      for (let s = 0; s < n; s++) {
+        a = Math.min(a, natural[s * E + e].a);
+        b = Math.max(b, natural[s * E + e].b);
+      }
+      const fits = a >= this.lo[e] && b <= this.hi[e] && this.hi[e] - this.lo[e] <= MAX_SLACK * (b - a);
+      if (!fits) {
+        const w = b - a;
+        this.lo[e] = a - MARGIN * w;
+        this.hi[e] = b + MARGIN * w;
+        refrozen = true;
+        this.traffic.refreezes++;
+      }
+    }
+    if (refrozen) this.uploadRecords();
+
+    // One control variate per expiry for the whole stencil, the base set's normal N(c1, c2): its
+    // f32 rounding is then common to every set and cancels from the Jacobian's differences (a
+    // perturbed set's model-minus-normal difference is barely larger for it).
+    const nPlans = n * E;
+    const planData = new Float32Array(nPlans * 16);
+    const cvData = new Float32Array(E * 4);
+    for (let e = 0; e < E; e++) {
+      const { c1, c2 } = natural[e];
+      const sh = c1 + 0.5 * c2;
+      cvData.set([sh, Math.sqrt(c2), Math.expm1(sh), 0], e * 4);
+    }
+    let stride = 1;
+    for (let s = 0; s < n; s++) {
+      for (let e = 0; e < E; e++) {
+        const j = s * E + e;
+        const T = groups.T[e];
+        const terms = cosTermCount(model, set(s), T, this.lo[e], this.hi[e], this.options);
+        packPlan(planData, j, this.lo[e], this.hi[e], terms, natural[e].c2, natural[e].c1, T, set(s));
+        stride = Math.max(stride, terms);
+      }
+    }
+    const nGroups = Math.ceil(M / QUOTES_PER_GROUP);
+    const K = 3 + D + (D * (D + 1)) / 2;
+    const info = new ArrayBuffer(16 + 4 * Math.max(D, 4));
+    new Uint32Array(info, 0, 4).set([M, E, nGroups, 0]);
+    new Float32Array(info, 16).set(inverseSteps(batch));
+    const dims = new Uint32Array([nPlans, stride, n * M, M]);
+
+    const planBuf = this.plans.write(planData);
+    const cvBuf = this.cv.write(cvData);
+    const infoBuf = this.info.write(new Uint8Array(info));
+    const dimBuf = this.dims.write(dims);
+    const coefBuf = this.coef.ensure(nPlans * stride * 16);
+    const diffBuf = this.diffs.ensure(n * M * 4);
+    const grid = workgroupGrid(ctx, nGroups, 1);
+    const partBuf = this.partials.ensure(grid[0] * grid[1] * K * 4);
+    this.traffic.uploaded += planData.byteLength + cvData.byteLength + info.byteLength + dims.byteLength;
+
+    const constants = { MODEL: MODEL_IDS[model.name] };
+    const [coefPipe, sumPipe, lmPipe] = await Promise.all([
+      getPipeline(ctx, 'cos.wgsl', 'cos_coef', constants),
+      getPipeline(ctx, 'cos.wgsl', 'cos_sum_resident', constants),
+      getPipeline(ctx, 'lm_normal.wgsl', 'lm_normal', { NSETS: n, NDIR: D, CENTRAL: batch.scheme === 'central' ? 1 : 0 }),
+    ]);
+    dispatch(ctx, coefPipe, [planBuf, coefBuf, dimBuf], workgroupGrid(ctx, nPlans * stride, WG));
+    dispatch(ctx, sumPipe, [this.recs.buffer!, coefBuf, dimBuf, diffBuf, planBuf], workgroupGrid(ctx, n * M, WG));
+    dispatch(ctx, lmPipe, [diffBuf, this.quoteBuf.buffer!, this.recs.buffer!, cvBuf, infoBuf, partBuf], grid);
+    const part = new Float32Array(await readBuffer(ctx, partBuf, nGroups * K * 4));
+    this.traffic.readBack += nGroups * K * 4;
+
+    // f64 accumulation of the workgroups' f32 partials.
+    const sum = new Float64Array(K);
+    for (let w = 0; w < nGroups; w++) for (let k = 0; k < K; k++) sum[k] += part[w * K + k];
+    if (sum[1] > 0 || !Number.isFinite(sum[0])) return { f: Infinity, g: null, A: null };
+    const f = sum[0];
+    if (D === 0 || sum[2] > 0) return { f, g: null, A: null };
+    const g = sum.slice(3, 3 + D);
+    const A = new Float64Array(D * D);
+    let t = 3 + D;
+    for (let a = 0; a < D; a++) {
+      for (let b = a; b < D; b++) {
+        A[a * D + b] = A[b * D + a] = sum[t++];
+      }
+    }
+    if (!g.every(Number.isFinite) || !A.every(Number.isFinite)) return { f, g: null, A: null };
+    return { f, g, A };
+  }
+
+  /** Records of cos.wgsl for the held windows: [thetaHi, thetaLo, kappa, e^d], [e^a, expiry, below, call]. */
+  private uploadRecords(): void {
+    const { quotes, groups } = this;
+    const M = quotes.T.length;
+    const rec = new Float32Array(M * 8);
+    for (let m = 0; m < M; m++) {
+      const e = groups.expiryOf[m];
+      const a = this.lo[e];
+      const b = this.hi[e];
+      const ks = Math.log(quotes.strike[m] / quotes.forward[m]);
+      const call = quotes.isCall[m] ? 1 : 0;
+      if (ks <= a) {
+        rec.set([0, 0, 0, 0, 0, e, 1, call], m * 8);
+        continue;
+      }
+      const d = Math.min(ks, b);
+      const [thi, tlo] = split12((d - a) / (b - a));
+      rec.set([thi, tlo, Math.exp(ks), Math.exp(d), Math.exp(a), e, 0, call], m * 8);
+    }
+    this.recs.write(rec);
+    this.traffic.uploaded += rec.byteLength;
+  }
+
+  dispose(): void {
+    for (const b of [this.plans, this.coef, this.recs, this.quoteBuf, this.cv, this.diffs, this.dims, this.info, this.partials]) b.destroy();
+  }
+}
