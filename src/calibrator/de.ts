@@ -10,6 +10,7 @@
 import type { LeastSquaresProblem } from './lm.js';
 import { sumSquares } from './objective.js';
 import { mulberry32 } from '../util/mulberry32.js';
+import { yieldToEventLoop } from '../util/yieldToEventLoop.js';
 
 export interface DeOptions {
   population?: number; // default max(10 P, 30)
@@ -88,6 +89,7 @@ export async function differentialEvolution(problem: LeastSquaresProblem, opts: 
   let gen = 0;
   const trial = new Float64Array(np * p);
   for (gen = 1; gen <= maxGen; gen++) {
+    await yieldToEventLoop();
     const F = 0.5 + 0.5 * rand(); // dither: one F per generation
     for (let i = 0; i < np; i++) {
       let a: number, b: number, c: number;

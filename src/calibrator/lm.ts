@@ -3,11 +3,8 @@
  * handled by the transform, so every step is feasible).
  *
  * Jacobian: analytic when the problem offers `residualsAndJacobian` (the COS engine's parameter
- * gradients chained through the bound transform: one set priced per Jacobian, exact) and it is
- * the cheaper of the two ('auto' times both at the first Jacobian of a problem: the gradient
- * costs the characteristic function's derivatives, which for some models outweigh P + 1
- * batched prices), otherwise finite differences, with the base point and all P perturbed points priced in ONE
- * batch (P+1 sets forward, 2P+1 central). With `speculative`, the trial point and its
+ * gradients chained through the bound transform: one set priced per Jacobian, exact), otherwise
+ * finite differences, with the base point and all P perturbed points priced in ONE batch (P+1 sets forward, 2P+1 central). With `speculative`, the trial point and its
  * perturbations go out together: an accepted step (the common case) then costs a single batch,
  * one GPU round trip per iteration instead of two; on the CPU that would waste P evaluations per
  * rejected step, so it is off there. Analytic Jacobians are always speculative (the gradient
@@ -38,6 +35,7 @@
 import { cholesky, choleskySolve, normalEquations } from './linalg.js';
 import { sumSquares } from './objective.js';
 import { lonePoint, stencil, type Stencil } from './stencil.js';
+import { yieldToEventLoop } from '../util/yieldToEventLoop.js';
 
 /** What LM's update needs at a point. */
 export interface NormalEquationsResult {
@@ -59,12 +57,6 @@ export interface LeastSquaresProblem {
    * present (LmOptions.jacobian 'auto' or 'analytic'); each call counts as one evaluation.
    */
   residualsAndJacobian?(z: Float64Array): Promise<{ r: Float64Array; J: Float64Array | null }>;
-  /**
-   * Which Jacobian LM 'auto' uses on this problem; LM sets it the first time it needs one, by
-   * timing both (an analytic gradient is not always cheaper than P + 1 batched prices), and later
-   * LM runs on the same problem reuse the choice.
-   */
-  jacobianChoice?: 'analytic' | 'fd-batch';
   /**
    * Optional: the stencil reduced to f (at its base point) and, with steps, the A and g of its
    * finite-difference Jacobian, without residual vectors (n sets priced, as `residuals` would).
@@ -143,8 +135,10 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
   const mode = opts.jacobian ?? 'auto';
   const hasAnalytic = problem.residualsAndJacobian !== undefined;
   if (mode === 'analytic' && !hasAnalytic) throw new Error('LM: an analytic Jacobian was asked for, but the problem has none');
-  // undefined while 'auto' has not timed the two yet.
-  let analytic: boolean | undefined = mode === 'fd' || !hasAnalytic ? false : mode === 'analytic' ? true : problem.jacobianChoice ? problem.jacobianChoice === 'analytic' : undefined;
+  // 'auto': the analytic Jacobian whenever the problem offers one. It costs one gradient call
+  // (~2.6 prices for Heston, ~1 for Merton) against P + 1 prices for a stencil, and it keeps
+  // the choice, and so the fit, independent of machine load (an earlier version timed both).
+  const analytic = mode !== 'fd' && hasAnalytic;
 
   // A point as LM's update sees it; r and J only where the full path computed them.
   interface Point {
@@ -166,31 +160,12 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
   };
   // Evaluates the point, with its Jacobian (analytic, or its stencil) when asked; one batch either way.
   const evalPoint = async (z: Float64Array, withJ: boolean): Promise<Point> => {
-    if (withJ && analytic === undefined) {
-      // 'auto', first Jacobian on this problem: time both, keep the faster (and its result).
-      // The gradient code is cold (not yet JIT-compiled) on its first call while pricing is
-      // already warm from the probe: it is judged by the faster of two calls. The choice is
-      // remembered by the problem (Objective: per model and quote-count octave, for the process).
-      const t0 = performance.now();
-      const a = await analyticPoint(z);
-      const t1 = performance.now();
-      const f = await fdPoint(z);
-      const t2 = performance.now();
-      let analyticMs = t1 - t0;
-      if (a.J !== null) {
-        await analyticPoint(z);
-        analyticMs = Math.min(analyticMs, performance.now() - t2);
-      }
-      analytic = a.J !== null && analyticMs <= t2 - t1;
-      problem.jacobianChoice = analytic ? 'analytic' : 'fd-batch';
-      return full(analytic ? a : f);
-    }
     if (withJ && analytic) return full(await analyticPoint(z));
     return (await residentPoint(z, withJ)) ?? full(await fdPoint(z, withJ));
   };
   // The problem's own reduction of the stencil (GPU-resident), or null for the full path.
   const residentPoint = async (z: Float64Array, withJ: boolean): Promise<Point | null> => {
-    if (analytic !== false || !problem.normalEquations) return null;
+    if (analytic || !problem.normalEquations) return null;
     const st = withJ ? stencil(z, step, scheme) : lonePoint(z);
     const res = await problem.normalEquations(st);
     if (!res) return null;
@@ -236,7 +211,7 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
     }
     return {
       z, f, r: r ?? new Float64Array(size).fill(NaN), J: J ?? new Float64Array(size * p), iterations, evaluations, converged, reason, history,
-      jacobian: analytic === true ? 'analytic' : 'fd-batch',
+      jacobian: analytic ? 'analytic' : 'fd-batch',
     };
   };
   if (!Number.isFinite(f) || !cur.A || !cur.g) return done('non-finite-start', false, 0);
@@ -249,7 +224,7 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
   // An analytic trial always carries its gradient: steps are mostly accepted, and one
   // price-and-gradient call (~2.6 prices for Heston) is cheaper than a price-only trial followed by
   // a price-and-gradient call at the accepted point (~3.6).
-  const speculative = ((opts.speculative ?? false) && analytic === false) || analytic === true;
+  const speculative = ((opts.speculative ?? false) && !analytic) || analytic;
 
   const gradientCosine = () => {
     let worst = 0;
@@ -261,6 +236,7 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
   };
 
   for (let it = 1; it <= maxIt; it++) {
+    await yieldToEventLoop();
     if (f <= fabs) return done('fabs', true, it - 1);
     if (gradientCosine() <= gtol) return done('gtol', true, it - 1);
     // Inner loop: raise the damping until a step decreases f.

@@ -62,9 +62,6 @@ export interface BatchResiduals {
   backend: 'webgpu' | 'cpu';
 }
 
-/** LM 'auto' Jacobian choices measured in this process (see Objective.jacobianChoice). */
-const jacobianChoices = new Map<string, 'analytic' | 'fd-batch'>();
-
 export class Objective {
   readonly p: number;
   readonly m: number;
@@ -82,21 +79,6 @@ export class Objective {
    * when the pricer offers one (see ObjectiveOptions.analyticJacobian).
    */
   readonly residualsAndJacobian?: (z: Float64Array) => Promise<{ r: Float64Array; J: Float64Array | null }>;
-  /**
-   * Set by LM 'auto' after timing both Jacobians (see LeastSquaresProblem). Remembered for the
-   * process per model and quote-count octave, so a backtest's hundreds of fits (and a fit's
-   * later stages on new objectives) time them once.
-   */
-  get jacobianChoice(): 'analytic' | 'fd-batch' | undefined {
-    return jacobianChoices.get(this.choiceKey());
-  }
-  set jacobianChoice(choice: 'analytic' | 'fd-batch' | undefined) {
-    if (choice) jacobianChoices.set(this.choiceKey(), choice);
-    else jacobianChoices.delete(this.choiceKey());
-  }
-  private choiceKey(): string {
-    return `${this.model.name}/${this.pricer.normalSums ? 'gpu' : 'cpu'}/${Math.round(Math.log2(Math.max(this.m, 1)))}`;
-  }
   /**
    * A stencil reduced to f, J^T r, J^T J by the pricer (GPU-resident LM iterations); present only
    * when the pricer offers `normalSums`; null while the residuals are exact IVs.

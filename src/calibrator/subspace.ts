@@ -5,12 +5,14 @@
  * poor Heston start otherwise explains the skew with jumps and stops in a jump-collapsed local
  * minimum). Any optimizer that takes a LeastSquaresProblem works on the restriction unchanged.
  */
-import type { LeastSquaresProblem } from './lm.js';
+import type { LeastSquaresProblem, NormalEquationsResult } from './lm.js';
+import type { Stencil } from './stencil.js';
 
 export class RestrictedProblem implements LeastSquaresProblem {
   readonly p: number;
   readonly size: number;
   readonly residualsAndJacobian?: (z: Float64Array) => Promise<{ r: Float64Array; J: Float64Array | null }>;
+  readonly normalEquations?: (st: Stencil) => Promise<NormalEquationsResult | null>;
   private readonly full: number;
 
   /**
@@ -39,18 +41,23 @@ export class RestrictedProblem implements LeastSquaresProblem {
         return { r: out.r, J };
       };
     }
+    if (inner.normalEquations) {
+      // The stencil's rows expanded to full points; its steps are along the free coordinates
+      // only, so the reduced A and g come back in the free coordinates already.
+      const reduce = inner.normalEquations.bind(inner);
+      this.normalEquations = (st) => reduce({ ...st, Z: this.expandRows(st.Z, st.n) });
+    }
   }
 
-  get jacobianChoice() {
-    return this.inner.jacobianChoice;
-  }
-
-  set jacobianChoice(choice) {
-    this.inner.jacobianChoice = choice;
+  private expandRows(Z: Float64Array, n: number): Float64Array {
+    const full = new Float64Array(n * this.full);
+    for (let k = 0; k < n; k++) this.expand(Z.subarray(k * this.p, (k + 1) * this.p), full.subarray(k * this.full, (k + 1) * this.full));
+    return full;
   }
 
   /** The full point of a restricted one. */
   expand(z: ArrayLike<number>, out = Float64Array.from(this.at)): Float64Array {
+    if (out.length === this.full) out.set(this.at);
     for (let j = 0; j < this.p; j++) out[this.free[j]] = z[j];
     return out;
   }
@@ -61,12 +68,6 @@ export class RestrictedProblem implements LeastSquaresProblem {
   }
 
   residuals(Z: Float64Array, n: number): Promise<{ r: Float64Array[] }> {
-    const full = new Float64Array(n * this.full);
-    for (let k = 0; k < n; k++) {
-      const row = full.subarray(k * this.full, (k + 1) * this.full);
-      row.set(this.at);
-      this.expand(Z.subarray(k * this.p, (k + 1) * this.p), row);
-    }
-    return this.inner.residuals(full, n);
+    return this.inner.residuals(this.expandRows(Z, n), n);
   }
 }

@@ -37,9 +37,9 @@ export const bates: Model & FourierExtras = {
     const j = jumpCumulants(T, p[5], p[6], p[7]);
     return { c1: h.c1 + j.c1, c2: h.c2 + j.c2, c4: h.c4 + j.c4, jumpRange: j.jumpRange };
   },
-  logCharFnGrid: (w, n, T, p, re, im) => {
-    hestonLogCfGrid(w, n, T, p, re, im);
-    for (let k = 1; k < n; k++) {
+  logCharFnGrid: (w, n, T, p, re, im, from = 0) => {
+    hestonLogCfGrid(w, n, T, p, re, im, from);
+    for (let k = Math.max(from, 1); k < n; k++) {
       pair[0] = 0;
       pair[1] = 0;
       addJumpLogCf(k * w, T, p[5], p[6], p[7], pair, 0);

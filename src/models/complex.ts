@@ -69,10 +69,10 @@ export function csqrt(a: Complex): Complex {
  */
 export interface FourierExtras {
   /**
-   * ln phi(k w, T) for k = 0 .. n-1 into re[k], im[k] (k = 0 gives 0), without allocating: the
-   * COS engine evaluates this for every (parameter set, expiry, term).
+   * ln phi(k w, T) for k = from .. n-1 (from defaults to 0) into re[k], im[k] (k = 0 gives 0),
+   * without allocating: the COS engine evaluates this for every (parameter set, expiry, term).
    */
-  logCharFnGrid(w: number, n: number, T: number, p: Float64Array, re: Float64Array, im: Float64Array): void;
+  logCharFnGrid(w: number, n: number, T: number, p: Float64Array, re: Float64Array, im: Float64Array, from?: number): void;
   /**
    * ln phi(u, T) and its gradient with respect to the parameter vector: out[0], out[1] = psi,
    * out[2 + 2j], out[3 + 2j] = d psi / d p_j (out has at least 2 + 2 P entries).

@@ -155,7 +155,7 @@ export function hestonLogCfGrad(u: number, T: number, p: Float64Array, out: Floa
   let dr = 0;
   let di = 0;
   if (xr !== 0 || xi !== 0) {
-    const m = Math.sqrt(0.5 * (Math.hypot(xr, xi) + Math.abs(xr)));
+    const m = Math.sqrt(0.5 * (Math.sqrt(xr * xr + xi * xi) + Math.abs(xr)));
     if (xr >= 0) {
       dr = m;
       di = xi / (2 * m);
@@ -408,9 +408,9 @@ export function hestonLogCfBound(u: number, T: number, p: Float64Array): number 
 }
 
 /** ln phi(k w) for k = 0 .. n-1 (FourierExtras.logCharFnGrid). */
-export function hestonLogCfGrid(w: number, n: number, T: number, p: Float64Array, re: Float64Array, im: Float64Array): void {
+export function hestonLogCfGrid(w: number, n: number, T: number, p: Float64Array, re: Float64Array, im: Float64Array, from = 0): void {
   const v0 = p[0], kappa = p[1], theta = p[2], sigma = p[3], rho = p[4];
-  for (let k = 0; k < n; k++) {
+  for (let k = from; k < n; k++) {
     hestonLogCfInto(k * w, T, v0, kappa, theta, sigma, rho, scratch, 0);
     re[k] = scratch[0];
     im[k] = scratch[1];

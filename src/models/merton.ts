@@ -33,9 +33,9 @@ export const merton: Model & FourierExtras = {
     const j = jumpCumulants(T, p[1], p[2], p[3]);
     return { c1: j.c1 - 0.5 * p[0] * p[0] * T, c2: j.c2 + p[0] * p[0] * T, c4: j.c4, jumpRange: j.jumpRange };
   },
-  logCharFnGrid: (w, n, T, p, re, im) => {
+  logCharFnGrid: (w, n, T, p, re, im, from = 0) => {
     const hv = 0.5 * p[0] * p[0] * T;
-    for (let k = 0; k < n; k++) {
+    for (let k = from; k < n; k++) {
       const u = k * w;
       pair[0] = -hv * u * u;
       pair[1] = -hv * u;

@@ -10,6 +10,8 @@ import { Objective, sumSquares } from '../../src/calibrator/objective.js';
 import { prepareQuotes } from '../../src/calibrator/quotes.js';
 import { gridStarts } from '../../src/calibrator/staged.js';
 import { RestrictedProblem } from '../../src/calibrator/subspace.js';
+import { stencil, type Stencil } from '../../src/calibrator/stencil.js';
+import type { LeastSquaresProblem } from '../../src/calibrator/lm.js';
 import { resolveBounds, toModel, toUnconstrained } from '../../src/calibrator/transforms.js';
 import { jumpVariance } from '../../src/models/jumps.js';
 import { bates, heston, merton } from '../../src/models/index.js';
@@ -86,6 +88,27 @@ describe('staged fit pieces', () => {
     const moved = sub.expand(zs.subarray(4));
     const { r: direct } = await obj.residuals(moved, 1);
     expect(Array.from(rs[1])).toEqual(Array.from(direct[0]));
+  });
+
+  it('the restricted problem hands GPU-resident reductions full points with steps along the free coordinates', async () => {
+    let seen: Stencil | undefined;
+    const inner: LeastSquaresProblem = {
+      p: 4,
+      size: 10,
+      residuals: async () => ({ r: [] }),
+      normalEquations: async (st) => {
+        seen = st;
+        return { f: 1, A: new Float64Array(st.h.length ** 2), g: new Float64Array(st.h.length) };
+      },
+    };
+    const at = Float64Array.from([1, 2, 3, 4]);
+    const sub = new RestrictedProblem(inner, at, [1, 3]);
+    const st = stencil(Float64Array.from([20, 40]), 1e-3, 'central');
+    const out = await sub.normalEquations!(st);
+    expect(out!.g!.length).toBe(2);
+    expect(seen!.n).toBe(5);
+    expect(Array.from(seen!.h)).toEqual(Array.from(st.h));
+    expect(Array.from(seen!.Z)).toEqual([1, 20, 3, 40, 1, 20 + st.h[0], 3, 40, 1, 20, 3, 40 + st.h[1], 1, 20 - st.h[0], 3, 40, 1, 20, 3, 40 - st.h[1]]);
   });
 
   it('grid starts keep the variance per year and stay inside the bounds', () => {

@@ -15,7 +15,15 @@ import { hasFourierExtras } from '../../models/complex.js';
 import type { Model } from '../../models/types.js';
 import type { QuoteSet } from '../pricer.js';
 import { groupByExpiry, type ExpiryGroups } from './expiries.js';
-import { cosPlan, type CosOptions, type CosPlan } from './plan.js';
+import { cosPlan, cosTermCount, type CosOptions, type CosPlan } from './plan.js';
+
+/**
+ * |phi| at the last term of the derivative channels of cosPricesAndGradient (the price keeps the
+ * plan's tolerance). A Jacobian steers LM and sizes the posterior covariance, for which 1e-10 of
+ * the price scale is far more than enough; the shorter sum drops about 40 % of the gradient's
+ * characteristic-function work on long expiries.
+ */
+export const GRADIENT_TOL = 1e-10;
 
 /** Per-expiry coefficient arrays (k >= 1) shared by all strikes of the expiry. */
 export interface ExpiryCoefficients {
@@ -251,6 +259,7 @@ export function cosPricesAndGradient(
     const T = groups.T[e];
     const plan = cosPlan(model, p, T, options);
     const { a, b, n } = plan;
+    const ng = Math.min(n, cosTermCount(model, p, T, a, b, { ...options, tol: Math.max(GRADIENT_TOL, options?.tol ?? 0) }));
     const w = Math.PI / (b - a);
     const g = ensureGradScratch(n, C);
     const A = g.A; // channel c, term k at c * n + k: Re[phi e^{-iua} z_c]
@@ -261,7 +270,7 @@ export function cosPricesAndGradient(
     sumAlpha.fill(0, 0, C);
     for (let c = 0; c < C; c++) A[c * n] = 0;
     iu[0] = h[0] = uh[0] = 0;
-    for (let k = 1; k < n; k++) {
+    for (let k = 1; k < ng; k++) {
       const u = k * w;
       model.logCharFnGrad(u, T, p, psi);
       // phi e^{-iua} = m (cos t + i sin t), t = Im psi - u a
@@ -280,6 +289,21 @@ export function cosPricesAndGradient(
         const ak = cr * psi[2 * c] - ci * psi[2 * c + 1];
         A[c * n + k] = ak;
         sumAlpha[c] += ak * inv;
+      }
+    }
+    if (ng < n) {
+      // The price's remaining terms, from the cheaper price-only grid.
+      ensureScratch(n);
+      model.logCharFnGrid(w, n, T, p, sRe, sIm, ng);
+      for (let k = ng; k < n; k++) {
+        const u = k * w;
+        const cr = Math.exp(sRe[k]) * Math.cos(sIm[k] - u * a);
+        const inv = 1 / (1 + u * u);
+        iu[k] = 1 / u;
+        h[k] = inv;
+        uh[k] = u * inv;
+        A[k] = cr;
+        sumAlpha[0] += cr * inv;
       }
     }
     const W = g.W;
@@ -307,7 +331,7 @@ export function cosPricesAndGradient(
       const clampedCall = quotes.isCall[i] === 1 && v + 1 - kappa <= 0;
       if (clampedPut || clampedCall) continue;
       const pv = quotes.discount[i] * F * scale;
-      for (let c = 1; c < C; c++) gradient[i * P + c - 1] = pv * (dot(A, c * n, W, n) + ea * sumAlpha[c]);
+      for (let c = 1; c < C; c++) gradient[i * P + c - 1] = pv * (dot(A, c * n, W, ng) + ea * sumAlpha[c]);
     }
   }
   return { prices, gradient };

@@ -18,7 +18,12 @@ export interface CosOptions {
   maxTerms?: number;
 }
 
-export const COS_F64_DEFAULTS: Required<CosOptions> = { L: 14, tol: 1e-15, minTerms: 32, maxTerms: 1 << 15 };
+/**
+ * tol 1e-12: the bound overestimates |phi| and the terms past it carry V_k ~ 1/k, so prices agree
+ * with tol 1e-15 (and with a L 20 / tol 1e-17 reference) to ~1e-14 of the forward on random Heston,
+ * Bates and Merton draws, 2-day to 3-year expiries, +-5 sd (swept), with ~20 % fewer terms.
+ */
+export const COS_F64_DEFAULTS: Required<CosOptions> = { L: 14, tol: 1e-12, minTerms: 32, maxTerms: 1 << 15 };
 
 export interface CosPlan {
   a: number;
