@@ -270,7 +270,9 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
         // extension (src/calibrator/staged.ts). Not when the user forces plain LM.
         const staged = routeRequest === 'auto' && model.nested !== undefined && (start.kind === 'default' || start.kind === 'user');
         if (staged) {
-          const s = await stagedFit(model, bounds, searchObjective, decision.lmStart ?? z0, (p, z, o) => runLm(p, z, 'lm', o ?? {}, searchObjective.m));
+          // Close enough to end the search: 1e-5 vol RMS (IV), 1e-8 of the mean price (price).
+          const closeEnough = searchObjective.m * (kind === 'iv' ? 1e-10 : (1e-8 * meanPrice) ** 2);
+          const s = await stagedFit(model, bounds, searchObjective, decision.lmStart ?? z0, (p, z, o) => runLm(p, z, 'lm', o ?? {}, searchObjective.m), closeEnough);
           fit = s.fit;
           routeName = 'staged';
           reason = `${reason}; ${s.reason}`;

@@ -63,7 +63,18 @@ export function gridStarts(model: Model, bounds: Bounds, zA: Float64Array): { Z:
   return { Z, n: combos.length };
 }
 
-export async function stagedFit(model: Model, bounds: Bounds, problem: LeastSquaresProblem, z0: Float64Array, lm: Lm): Promise<StagedFit> {
+/**
+ * `closeEnough`: an objective at or below which stage 2's fit ends the search (a fit 1e-5 vol RMS
+ * from the quotes leaves no basin worth finding; f32 pricing never reaches LM's exact-fit test).
+ */
+export async function stagedFit(
+  model: Model,
+  bounds: Bounds,
+  problem: LeastSquaresProblem,
+  z0: Float64Array,
+  lm: Lm,
+  closeEnough = 0,
+): Promise<StagedFit> {
   const nested = model.nested;
   if (!nested) throw new Error(`model ${model.name} does not extend another: no staged fit`);
   const names = model.params.map((s) => s.name);
@@ -83,6 +94,7 @@ export async function stagedFit(model: Model, bounds: Bounds, problem: LeastSqua
   let fit = await run(problem, zA);
   const steps = [`${nested.base} parameters first with ${nested.extra.join(', ')} held (objective ${first.f.toExponential(3)}), then all`];
   if (fit.reason === 'fabs') return { fit, reason: `staged fit: ${steps[0]}: exact`, evaluations };
+  if (fit.f <= closeEnough) return { fit, reason: `staged fit: ${steps[0]}: at the pricing floor`, evaluations };
 
   const starts = gridStarts(model, bounds, zA);
   const { r } = await problem.residuals(starts.Z, starts.n);
