@@ -44,7 +44,7 @@ const notesBySection = new Map<string, string[]>();
 function writeMarkdown(all: BenchRow[], section: string, notes: string[]): void {
   const md = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '';
   // Keep the notes of other sections as they were written.
-  for (const m of md.matchAll(/<!-- notes:(\S+) -->\n([\s\S]*?)<!-- \/notes -->/g)) {
+  for (const m of md.matchAll(/<!-- notes:(.+?) -->\n([\s\S]*?)<!-- \/notes -->/g)) {
     if (!notesBySection.has(m[1])) notesBySection.set(m[1], m[2].trim().split('\n'));
   }
   if (notes.length) notesBySection.set(section, notes);

@@ -15,7 +15,12 @@ describe.skipIf(!hasGpu)('calibrate (WebGPU)', () => {
 
   it('recovers Heston from QuantLib\'s standard wrong start to the f32 floor', async () => {
     const truth = Float64Array.from([uniform(r, 0.02, 0.2), uniform(r, 0.5, 3), uniform(r, 0.02, 0.2), uniform(r, 0.2, 1), uniform(r, -0.8, 0)]);
-    const quotes = await priceGrid(heston, truth, surfaceGrid({ expiries: 5, strikesPerExpiry: 8, atmVol: Math.sqrt(truth[0]) }));
+    // The f32 kernel's documented precision regime: prices above 1e-3 D F (IV error <= 6e-6). Far
+    // wings below it carry f32 IV errors up to ~2e-3 on steep smiles (a draw with rho -0.79 had
+    // an f32 floor of 3.7e-4 RMS at the true parameters), where "the f32 floor" is not 2e-5.
+    const all = await priceGrid(heston, truth, surfaceGrid({ expiries: 5, strikesPerExpiry: 8, atmVol: Math.sqrt(truth[0]) }));
+    const quotes = all.filter((q) => q.price >= 1e-3 * q.discount * q.forward);
+    expect(quotes.length).toBeGreaterThanOrEqual(20);
     const res = await calibrate(quotes, { model: heston, backend: 'webgpu', start: { v0: 0.1, kappa: 3, theta: 0.1, sigma: 0.3, rho: -0.3 } });
     expect(res.backend).toBe('webgpu');
     expect(res.converged).toBe(true);
@@ -27,7 +32,7 @@ describe.skipIf(!hasGpu)('calibrate (WebGPU)', () => {
   }, 300_000); // SwiftShader runs the f32 kernels on shared CPU cores
 
   it('recovers Bates and Merton by the staged route (GPU-resident LM stencils) to the f32 floor', async () => {
-    const cases = [
+    const cases: Array<{ model: typeof bates; truth: number[]; start: Record<string, number> }> = [
       {
         model: bates,
         truth: [uniform(r, 0.03, 0.08), uniform(r, 1, 3), uniform(r, 0.03, 0.08), uniform(r, 0.3, 0.8), uniform(r, -0.8, -0.4), uniform(r, 0.3, 1.5), uniform(r, -0.25, -0.05), uniform(r, 0.08, 0.2)],
@@ -37,7 +42,9 @@ describe.skipIf(!hasGpu)('calibrate (WebGPU)', () => {
     ];
     for (const c of cases) {
       const truth = Float64Array.from(c.truth);
-      const quotes = await priceGrid(c.model, truth, surfaceGrid({ expiries: 4, strikesPerExpiry: 8, atmVol: 0.22 }));
+      const all = await priceGrid(c.model, truth, surfaceGrid({ expiries: 4, strikesPerExpiry: 8, atmVol: 0.22 }));
+      const quotes = all.filter((q) => q.price >= 1e-3 * q.discount * q.forward); // as above
+      expect(quotes.length).toBeGreaterThanOrEqual(20);
       const res = await calibrate(quotes, { model: c.model, backend: 'webgpu', start: c.start });
       expect(res.backend).toBe('webgpu');
       expect(res.route.name).toBe('staged');
