@@ -270,6 +270,13 @@ export function cosPricesAndGradient(
     sumAlpha.fill(0, 0, C);
     for (let c = 0; c < C; c++) A[c * n] = 0;
     iu[0] = h[0] = uh[0] = 0;
+    for (let k = 1; k < n; k++) {
+      const u = k * w;
+      const inv = 1 / (1 + u * u);
+      iu[k] = 1 / u;
+      h[k] = inv;
+      uh[k] = u * inv;
+    }
     for (let k = 1; k < ng; k++) {
       const u = k * w;
       model.logCharFnGrad(u, T, p, psi);
@@ -278,10 +285,7 @@ export function cosPricesAndGradient(
       const t = psi[1] - u * a;
       const cr = m * Math.cos(t);
       const ci = m * Math.sin(t);
-      const inv = 1 / (1 + u * u);
-      iu[k] = 1 / u;
-      h[k] = inv;
-      uh[k] = u * inv;
+      const inv = h[k];
       A[k] = cr;
       sumAlpha[0] += cr * inv;
       for (let c = 1; c < C; c++) {
@@ -296,14 +300,9 @@ export function cosPricesAndGradient(
       ensureScratch(n);
       model.logCharFnGrid(w, n, T, p, sRe, sIm, ng);
       for (let k = ng; k < n; k++) {
-        const u = k * w;
-        const cr = Math.exp(sRe[k]) * Math.cos(sIm[k] - u * a);
-        const inv = 1 / (1 + u * u);
-        iu[k] = 1 / u;
-        h[k] = inv;
-        uh[k] = u * inv;
+        const cr = Math.exp(sRe[k]) * Math.cos(sIm[k] - k * w * a);
         A[k] = cr;
-        sumAlpha[0] += cr * inv;
+        sumAlpha[0] += cr * h[k];
       }
     }
     const W = g.W;
