@@ -31,27 +31,30 @@ describe.skipIf(!hasGpu)('calibrate (WebGPU)', () => {
     heston.params.forEach((s, i) => expect(Math.abs(res.params[s.name] - truth[i]) / truth[i]).toBeLessThan(2e-3));
   }, 300_000); // SwiftShader runs the f32 kernels on shared CPU cores
 
-  it('recovers Bates and Merton by the staged route (GPU-resident LM stencils) to the f32 floor', async () => {
+  it('recovers Bates and Merton by the staged route (GPU-resident LM stencils) to the f32 floor', { timeout: 400_000 }, async () => {
     const cases: Array<{ model: typeof bates; truth: number[]; start: Record<string, number> }> = [
       {
         model: bates,
-        truth: [uniform(r, 0.03, 0.08), uniform(r, 1, 3), uniform(r, 0.03, 0.08), uniform(r, 0.3, 0.8), uniform(r, -0.8, -0.4), uniform(r, 0.3, 1.5), uniform(r, -0.25, -0.05), uniform(r, 0.08, 0.2)],
+        truth: [uniform(r, 0.03, 0.08), uniform(r, 1, 3), uniform(r, 0.03, 0.08), uniform(r, 0.3, 0.8), uniform(r, -0.75, -0.4), uniform(r, 0.3, 1), uniform(r, -0.2, -0.05), uniform(r, 0.08, 0.15)],
         start: { v0: 0.1, kappa: 3, theta: 0.1, sigma: 0.3, rho: -0.3 },
       },
       { model: merton, truth: [uniform(r, 0.15, 0.3), uniform(r, 0.3, 1.5), uniform(r, -0.25, -0.05), uniform(r, 0.08, 0.2)], start: { vol: 0.3 } },
     ];
     for (const c of cases) {
       const truth = Float64Array.from(c.truth);
-      const all = await priceGrid(c.model, truth, surfaceGrid({ expiries: 4, strikesPerExpiry: 8, atmVol: 0.22 }));
+      // 6 x 10 quotes and jumps no larger than the diffusion: with 28 quotes a draw whose jumps
+      // carry most of the variance (lambda 1.05, muJ -0.24, sigmaJ 0.2) is barely identified and
+      // fell through to the global stage on both backends (seed 1169166719).
+      const all = await priceGrid(c.model, truth, surfaceGrid({ expiries: 6, strikesPerExpiry: 10, atmVol: 0.22 }));
       const quotes = all.filter((q) => q.price >= 1e-3 * q.discount * q.forward); // as above
-      expect(quotes.length).toBeGreaterThanOrEqual(20);
+      expect(quotes.length).toBeGreaterThanOrEqual(40);
       const res = await calibrate(quotes, { model: c.model, backend: 'webgpu', start: c.start });
       expect(res.backend).toBe('webgpu');
-      expect(res.route.name).toBe('staged');
+      expect(res.route.reason).toMatch(/staged fit/);
       expect(res.rmse_iv!, `${c.model.name} ${c.truth}`).toBeLessThan(2e-5);
       // Measured ~4e-6 (Bates) and ~1e-5 (Merton) at the f32 floor; jump parameters are the least
-      // determined by 32 quotes.
+      // determined by ~50 quotes.
       c.model.params.forEach((s, i) => expect(Math.abs(res.params[s.name] / truth[i] - 1), `${c.model.name}.${s.name}`).toBeLessThan(1e-2));
     }
-  }, 300_000);
+  });
 });
