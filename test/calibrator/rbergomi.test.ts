@@ -163,7 +163,7 @@ describe('rough Bergomi calibration on the CPU (f64 twin)', () => {
       createPricer: pricerFactoryFor(rbergomi, mc24),
       route: 'lm',
     });
-    expect(fit.converged).toBe(true);
+    expect(fit.converged, `${fit.message}; ${fit.iterations} iterations, ${fit.evaluations} sets, truth ${Array.from(truth)}`).toBe(true);
 
     // The MC error of the fitted parameters, linearised at the truth: dp = A de with
     // A = (J'J)^-1 J' in the calibrator's (uniformly weighted, first-order IV) residuals and de the
