@@ -24,7 +24,7 @@
  * Convergence (first met wins; all relative, so they do not depend on units):
  * - 'gtol': max_j |g_j| / sqrt(A_jj f) <= gtol (cosine between residual and every Jacobian column);
  * - 'ftol': an accepted step reduced f by < ftol f and predicted < ftol f;
- * - 'xtol': an accepted step with |dz| <= xtol (|z| + xtol) that cut f by at most 1 %;
+ * - 'xtol': an accepted step with |dz| <= xtol (|z| + xtol);
  * - 'fabs': f <= fabs (an exact fit);
  * - 'stalled': lambda exceeded 1e16 without a decrease. Steps are then ~1e-16 of a gradient step,
  *   which always decrease a smooth function whose gradient is real: the finite-difference
@@ -278,9 +278,7 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
         for (let j = 0; j < p; j++) { dzn += dz[j] * dz[j]; zn += z[j] * z[j]; }
         if (f <= fabs) return done('fabs', true, it);
         if (fPrev - f <= ftol * fPrev && pred <= ftol * fPrev) return done('ftol', true, it);
-        // A short step that still cut f by over 1 % is damping, not convergence: LM crawling along
-        // a valley with a noisy (f32) Jacobian takes such steps for dozens of iterations.
-        if (Math.sqrt(dzn) <= xtol * (Math.sqrt(zn) + xtol) && fPrev - f <= 0.01 * fPrev) return done('xtol', true, it);
+        if (Math.sqrt(dzn) <= xtol * (Math.sqrt(zn) + xtol)) return done('xtol', true, it);
         break;
       }
       lambda *= nu;
