@@ -19,7 +19,7 @@ export const MODEL_IDS: Record<string, number> = { heston: 0, bates: 1, merton: 
 export const WG = 64;
 
 /** x = hi + lo with hi a multiple of 2^-12 (so k * hi is exact in f32 for k < 4096). */
-export function split12(x: number): [number, number] {
+function split12(x: number): [number, number] {
   const hi = Math.round(x * 4096) / 4096;
   return [hi, x - hi];
 }
@@ -32,6 +32,23 @@ export function packPlan(out: Float32Array, j: number, a: number, b: number, n: 
   const [ahi, alo] = split12(-a / (b - a));
   out.set([a, Math.PI / (b - a), n, c2, ahi, alo, T, c1], j * 16);
   for (let i = 0; i < p.length; i++) out[j * 16 + 8 + i] = p[i];
+}
+
+/**
+ * Writes the quote record of cos.wgsl at out[8 at]: [thetaHi, thetaLo, kappa, e^d], [e^a, plan or
+ * expiry index, below-window flag, call flag], theta = (d - a)/(b - a), d = min(ln kappa, b),
+ * split in f64 so the kernel's phases are exact. Returns false when ln kappa <= a: the put is 0
+ * at the accuracy targeted (only the index and flags are written).
+ */
+export function packRecord(out: Float32Array, at: number, ks: number, a: number, b: number, index: number, call: boolean): boolean {
+  if (ks <= a) {
+    out.set([0, 0, 0, 0, 0, index, 1, call ? 1 : 0], at * 8);
+    return false;
+  }
+  const d = Math.min(ks, b);
+  const [thi, tlo] = split12((d - a) / (b - a));
+  out.set([thi, tlo, Math.exp(ks), Math.exp(d), Math.exp(a), index, 0, call ? 1 : 0], at * 8);
+  return true;
 }
 
 export function gpuSupportsModel(model: Model): boolean {
@@ -99,18 +116,9 @@ export class CosGpu {
     for (let s = 0; s < n; s++) {
       for (let m = 0; m < M; m++) {
         const j = s * E + groups.expiryOf[m];
-        const a = planA[j];
-        const b = planB[j];
         const ks = Math.log(quotes.strike[m] / quotes.forward[m]);
         const r = s * M + m;
-        if (ks <= a) {
-          skip[r] = 1;
-          rec[r * 8 + 5] = j;
-          continue;
-        }
-        const d = Math.min(ks, b);
-        const [thi, tlo] = split12((d - a) / (b - a));
-        rec.set([thi, tlo, Math.exp(ks), Math.exp(d), Math.exp(a), j, 0, 0], r * 8);
+        if (!packRecord(rec, r, ks, planA[j], planB[j], j, quotes.isCall[m] === 1)) skip[r] = 1;
       }
     }
     const dims = new Uint32Array([nPlans, stride, nRec, 0]);

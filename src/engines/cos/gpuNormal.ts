@@ -19,7 +19,7 @@ import { GrowableBuffer, dispatch, getPipeline, readBuffer, workgroupGrid } from
 import type { Model } from '../../models/types.js';
 import type { NormalSums, QuoteSet, ResidualDefinition, StencilBatch } from '../pricer.js';
 import type { ExpiryGroups } from './expiries.js';
-import { COS_F32_DEFAULTS, MODEL_IDS, WG, packPlan, split12 } from './gpu.js';
+import { COS_F32_DEFAULTS, MODEL_IDS, WG, packPlan, packRecord } from './gpu.js';
 import { inverseSteps, stencilDirections } from './normalSums.js';
 import { cosPlan, cosTermCount, type CosOptions, type CosPlan } from './plan.js';
 
@@ -203,17 +203,7 @@ export class CosGpuNormal {
     const rec = new Float32Array(M * 8);
     for (let m = 0; m < M; m++) {
       const e = groups.expiryOf[m];
-      const a = this.lo[e];
-      const b = this.hi[e];
-      const ks = Math.log(quotes.strike[m] / quotes.forward[m]);
-      const call = quotes.isCall[m] ? 1 : 0;
-      if (ks <= a) {
-        rec.set([0, 0, 0, 0, 0, e, 1, call], m * 8);
-        continue;
-      }
-      const d = Math.min(ks, b);
-      const [thi, tlo] = split12((d - a) / (b - a));
-      rec.set([thi, tlo, Math.exp(ks), Math.exp(d), Math.exp(a), e, 0, call], m * 8);
+      packRecord(rec, m, Math.log(quotes.strike[m] / quotes.forward[m]), this.lo[e], this.hi[e], e, quotes.isCall[m] === 1);
     }
     this.recs.write(rec);
     this.traffic.uploaded += rec.byteLength;
