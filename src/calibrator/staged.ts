@@ -28,7 +28,6 @@ export interface StagedFit {
   fit: LmResult;
   /** What the stages did, for the route's reason. */
   reason: string;
-  evaluations: number;
 }
 
 type Lm = (problem: LeastSquaresProblem, z: Float64Array, options?: { maxIterations?: number }) => Promise<LmResult>;
@@ -81,24 +80,17 @@ export async function stagedFit(
   const missing = nested.extra.filter((n) => !names.includes(n));
   if (missing.length) throw new Error(`model ${model.name}: nested extras ${missing.join(', ')} are not parameters`);
   const base = names.map((_, j) => j).filter((j) => !nested.extra.includes(names[j]));
-  let evaluations = 0;
-  const run = async (p: LeastSquaresProblem, z: Float64Array, options?: { maxIterations?: number }) => {
-    const r = await lm(p, z, options);
-    evaluations += r.evaluations;
-    return r;
-  };
 
   const restricted = new RestrictedProblem(problem, z0, base);
-  const first = await run(restricted, restricted.restrict(z0));
+  const first = await lm(restricted, restricted.restrict(z0));
   const zA = Number.isFinite(first.f) ? restricted.expand(first.z) : Float64Array.from(z0);
-  let fit = await run(problem, zA);
+  let fit = await lm(problem, zA);
   const steps = [`${nested.base} parameters first with ${nested.extra.join(', ')} held (objective ${first.f.toExponential(3)}), then all`];
-  if (fit.reason === 'fabs') return { fit, reason: `staged fit: ${steps[0]}: exact`, evaluations };
-  if (fit.f <= closeEnough) return { fit, reason: `staged fit: ${steps[0]}: at the pricing floor`, evaluations };
+  if (fit.reason === 'fabs') return { fit, reason: `staged fit: ${steps[0]}: exact` };
+  if (fit.f <= closeEnough) return { fit, reason: `staged fit: ${steps[0]}: at the pricing floor` };
 
   const starts = gridStarts(model, bounds, zA);
   const { r } = await problem.residuals(starts.Z, starts.n);
-  evaluations += starts.n;
   const f = r.map(sumSquares);
   const P = model.params.length;
   const order = f.map((_, k) => k).filter((k) => Number.isFinite(f[k]));
@@ -107,14 +99,14 @@ export async function stagedFit(
   // steps do: starts in the right basin are already falling fast while the others plateau.
   const screened: LmResult[] = [];
   for (const k of order) {
-    const s = await run(problem, starts.Z.slice(k * P, (k + 1) * P), { maxIterations: STAGED_SCREEN_ITERATIONS });
+    const s = await lm(problem, starts.Z.slice(k * P, (k + 1) * P), { maxIterations: STAGED_SCREEN_ITERATIONS });
     screened.push(s);
     if (s.reason === 'fabs') break;
   }
   screened.sort((x, y) => x.f - y.f);
   let improved = false;
   for (const s of screened.slice(0, STAGED_GRID_STARTS)) {
-    const other = s.converged ? s : await run(problem, s.z);
+    const other = s.converged ? s : await lm(problem, s.z);
     if (other.f < fit.f || !Number.isFinite(fit.f)) {
       fit = other;
       improved = true;
@@ -125,5 +117,5 @@ export async function stagedFit(
     `${starts.n} starts for ${nested.extra.join(', ')}, ${STAGED_SCREEN_ITERATIONS} LM iterations from each, LM on from the best ${Math.min(STAGED_GRID_STARTS, screened.length)}` +
       (improved ? `: improved the fit to ${fit.f.toExponential(3)}` : ': nothing better'),
   );
-  return { fit, reason: `staged fit: ${steps.join('; ')}`, evaluations };
+  return { fit, reason: `staged fit: ${steps.join('; ')}` };
 }

@@ -56,8 +56,8 @@ export class RestrictedProblem implements LeastSquaresProblem {
   }
 
   /** The full point of a restricted one. */
-  expand(z: ArrayLike<number>, out = Float64Array.from(this.at)): Float64Array {
-    if (out.length === this.full) out.set(this.at);
+  expand(z: ArrayLike<number>, out = new Float64Array(this.full)): Float64Array {
+    out.set(this.at);
     for (let j = 0; j < this.p; j++) out[this.free[j]] = z[j];
     return out;
   }
