@@ -15,6 +15,7 @@ import { calibrate } from '../src/calibrator/calibrate.js';
 import type { CalibrationQuote } from '../src/calibrator/quotes.js';
 import { blackImpliedVol, blackPrice } from '../src/calibrator/black.js';
 import { cosPrices } from '../src/engines/cos/cpu.js';
+import { quoteSetOf } from '../src/engines/pricer.js';
 import { bates, heston } from '../src/models/index.js';
 import type { Model } from '../src/models/types.js';
 import { getGpu } from '../src/backends/webgpu/device.js';
@@ -75,14 +76,7 @@ function quotesFrom(g: Array<{ days: number; strike: number }>, ivs: number[]): 
  * fitted RMSEs so that differences at ~1e-13 read as what they are.
  */
 function rmseAtTruth(c: Case, quotes: CalibrationQuote[]): number {
-  const set = {
-    forward: Float64Array.from(quotes, (q) => q.forward),
-    strike: Float64Array.from(quotes, (q) => q.strike),
-    T: Float64Array.from(quotes, (q) => q.T),
-    isCall: Uint8Array.from(quotes, (q) => (q.isCall ? 1 : 0)),
-    discount: Float64Array.from(quotes, (q) => q.discount),
-  };
-  const prices = cosPrices(c.model, Float64Array.from(c.model.params, (s) => c.truth[s.name]), set);
+  const prices = cosPrices(c.model, Float64Array.from(c.model.params, (s) => c.truth[s.name]), quoteSetOf(quotes));
   let s2 = 0;
   quotes.forEach((q, i) => {
     const iv = blackImpliedVol(prices[i], q.forward, q.strike, q.T, q.isCall, q.discount);

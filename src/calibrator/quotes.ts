@@ -4,7 +4,7 @@
  * the reason, never silently dropped.
  */
 import type { Quote } from '../market/canonical.js';
-import type { QuoteSet } from '../engines/pricer.js';
+import { quoteSetOf, type QuoteSet } from '../engines/pricer.js';
 import { blackImpliedVol, blackPrice, blackVega } from './black.js';
 import { CalibrationInputError } from './transforms.js';
 
@@ -73,13 +73,7 @@ export function prepareQuotes(quotes: readonly CalibrationQuote[]): PreparedQuot
   return {
     m,
     rows: Int32Array.from(keep, (k) => k.q.row),
-    set: {
-      forward: Float64Array.from(keep, (k) => k.q.forward),
-      strike: Float64Array.from(keep, (k) => k.q.strike),
-      T: Float64Array.from(keep, (k) => k.q.T),
-      isCall: Uint8Array.from(keep, (k) => (k.q.isCall ? 1 : 0)),
-      discount: Float64Array.from(keep, (k) => k.q.discount),
-    },
+    set: quoteSetOf(keep.map((k) => k.q)),
     marketPrice: Float64Array.from(keep, (k) => k.price),
     marketIv: Float64Array.from(keep, (k) => k.iv),
     vega: Float64Array.from(keep, (k) => k.vega),

@@ -15,6 +15,19 @@ export interface QuoteSet {
   discount: Float64Array;
 }
 
+/** The QuoteSet (structure of arrays) of a list of quotes, in their order. */
+export function quoteSetOf(
+  quotes: readonly { forward: number; strike: number; T: number; isCall: boolean; discount: number }[],
+): QuoteSet {
+  return {
+    forward: Float64Array.from(quotes, (q) => q.forward),
+    strike: Float64Array.from(quotes, (q) => q.strike),
+    T: Float64Array.from(quotes, (q) => q.T),
+    isCall: Uint8Array.from(quotes, (q) => (q.isCall ? 1 : 0)),
+    discount: Float64Array.from(quotes, (q) => q.discount),
+  };
+}
+
 export interface BatchPrices {
   /** N x M row-major: prices[n * M + m]. */
   prices: Float64Array;

@@ -16,7 +16,7 @@ import { cosPricesBatch } from '../../src/engines/cos/cpu.js';
 import { groupByExpiry } from '../../src/engines/cos/expiries.js';
 import { cosNormalSumsCpu } from '../../src/engines/cos/normalSums.js';
 import { createCosPricer } from '../../src/engines/cos/pricer.js';
-import type { QuoteSet, SurfacePricer } from '../../src/engines/pricer.js';
+import { quoteSetOf, type QuoteSet, type SurfacePricer } from '../../src/engines/pricer.js';
 import { bates, heston, merton, type Model } from '../../src/models/index.js';
 import { gpu, hasGpu } from '../helpers/gpu.js';
 import { rng, uniform } from '../helpers/random.js';
@@ -61,13 +61,7 @@ function market(model: Model, truth: number[], r: () => number): CalibrationQuot
       out.push({ row: row++, T, strike: K, isCall: K >= F, price: NaN, forward: F, discount: Math.exp(-0.02 * T), weight: uniform(r, 0.5, 2) });
     }
   }
-  const set: QuoteSet = {
-    forward: Float64Array.from(out, (q) => q.forward),
-    strike: Float64Array.from(out, (q) => q.strike),
-    T: Float64Array.from(out, (q) => q.T),
-    isCall: Uint8Array.from(out, (q) => (q.isCall ? 1 : 0)),
-    discount: Float64Array.from(out, (q) => q.discount),
-  };
+  const set = quoteSetOf(out);
   const prices = cosPricesBatch(model, Float64Array.from(truth), 1, set);
   return out.map((q, i) => ({ ...q, price: prices[i] })).filter((q) => q.price > 1e-5 * q.discount * q.forward);
 }
@@ -286,7 +280,11 @@ describe.skipIf(!hasGpu)('GPU-resident normal equations (WebGPU f32) against the
   it("LM through the reduction recovers Heston from QuantLib's standard wrong start to the f32 floor", async () => {
     const r = rng();
     const truth = Float64Array.from([uniform(r, 0.02, 0.2), uniform(r, 0.5, 3), uniform(r, 0.02, 0.2), uniform(r, 0.2, 1), uniform(r, -0.8, 0)]);
-    const quotes = await priceGrid(heston, truth, surfaceGrid({ expiries: 5, strikesPerExpiry: 8, atmVol: Math.sqrt(truth[0]) }));
+    // As webgpu.test.ts: quotes in the f32 kernel's precision regime (prices above 1e-3 D F); far
+    // wings below it carry f32 IV errors up to ~2e-3 on steep smiles (seed 1846550340: 7.6e-5 RMS).
+    const all = await priceGrid(heston, truth, surfaceGrid({ expiries: 5, strikesPerExpiry: 8, atmVol: Math.sqrt(truth[0]) }));
+    const quotes = all.filter((q) => q.price >= 1e-3 * q.discount * q.forward);
+    expect(quotes.length).toBeGreaterThanOrEqual(20);
     let reduced = 0;
     let traffic = { uploaded: 0, readBack: 0 };
     const res = await calibrate(quotes, {

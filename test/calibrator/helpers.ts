@@ -4,7 +4,7 @@
  * timing setup in REFERENCE.md: 30-730 days, strikes +-2.5 standard deviations).
  */
 import type { Model } from '../../src/models/types.js';
-import type { QuoteSet, SurfacePricer } from '../../src/engines/pricer.js';
+import { quoteSetOf, type QuoteSet, type SurfacePricer } from '../../src/engines/pricer.js';
 import { cosPricesAndGradient, cosPricesBatch } from '../../src/engines/cos/cpu.js';
 import { hasFourierExtras } from '../../src/models/complex.js';
 import { groupByExpiry } from '../../src/engines/cos/expiries.js';
@@ -66,13 +66,7 @@ export async function priceGrid(
   grid: CalibrationQuote[],
   pricerFor: (model: Model, q: QuoteSet) => SurfacePricer = cosCpuPricer,
 ): Promise<CalibrationQuote[]> {
-  const set: QuoteSet = {
-    forward: Float64Array.from(grid, (q) => q.forward),
-    strike: Float64Array.from(grid, (q) => q.strike),
-    T: Float64Array.from(grid, (q) => q.T),
-    isCall: Uint8Array.from(grid, (q) => (q.isCall ? 1 : 0)),
-    discount: Float64Array.from(grid, (q) => q.discount),
-  };
+  const set = quoteSetOf(grid);
   const { prices } = await pricerFor(model, set).priceBatch(params, 1);
   return grid.map((q, i) => ({ ...q, price: prices[i] }));
 }

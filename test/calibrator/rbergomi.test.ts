@@ -18,7 +18,7 @@ import { resolveBounds, toModel, toUnconstrained } from '../../src/calibrator/tr
 import { selectBackend, silentLogger, type Backend } from '../../src/backends/backend.js';
 import { createMcPricer, type McPricer } from '../../src/engines/mc/index.js';
 import type { McOptions } from '../../src/engines/mc/plan.js';
-import type { QuoteSet } from '../../src/engines/pricer.js';
+import { quoteSetOf } from '../../src/engines/pricer.js';
 import { heston, merton, rbergomi } from '../../src/models/index.js';
 import { runCli } from '../cli/run.js';
 import { hasGpu } from '../helpers/gpu.js';
@@ -49,20 +49,11 @@ function grid(): CalibrationQuote[] {
   return out;
 }
 
-function quoteSet(q: readonly CalibrationQuote[]): QuoteSet {
-  return {
-    forward: Float64Array.from(q, (x) => x.forward),
-    strike: Float64Array.from(q, (x) => x.strike),
-    T: Float64Array.from(q, (x) => x.T),
-    isCall: Uint8Array.from(q, (x) => (x.isCall ? 1 : 0)),
-    discount: Float64Array.from(q, (x) => x.discount),
-  };
-}
 
 /** Prices the grid at `p` with an MC pricer (on the CPU, f64): the "market". */
 async function generate(p: Float64Array, mc: McOptions): Promise<{ quotes: CalibrationQuote[]; stderr: Float64Array }> {
   const g = grid();
-  const pricer = createMcPricer(rbergomi, quoteSet(g), cpu, mc);
+  const pricer = createMcPricer(rbergomi, quoteSetOf(g), cpu, mc);
   const r = await pricer.priceBatch(p, 1);
   pricer.dispose();
   return { quotes: g.map((q, i) => ({ ...q, price: r.prices[i] })), stderr: r.stderr! };
@@ -104,7 +95,7 @@ describe('choosing the calibration engine', () => {
     expect(engineFor(heston)).toBe('cos');
     expect(engineFor(merton)).toBe('cos');
     expect(engineFor(rbergomi)).toBe('mc');
-    const set = quoteSet(grid());
+    const set = quoteSetOf(grid());
     const mc = (await pricerFactoryFor(rbergomi)(rbergomi, set, cpu)) as McPricer;
     expect(mc.plan.units).toBe(MC_CALIBRATION_DEFAULTS.paths / 2); // antithetic pairs
     expect(mc.plan.nSteps).toBe(MC_CALIBRATION_DEFAULTS.steps);
@@ -119,7 +110,7 @@ describe('rough Bergomi calibration on the CPU (f64 twin)', () => {
 
   it('has an objective smooth enough for forward differences of 1e-7 under common random numbers', async () => {
     const p = drawTruth(rng());
-    const pricer = createMcPricer(rbergomi, quoteSet(grid()), cpu, mc);
+    const pricer = createMcPricer(rbergomi, quoteSetOf(grid()), cpu, mc);
     const ref = await zJacobian(pricer, p, 1e-4, 'central');
     const fwd = await zJacobian(pricer, p, 1e-7, 'forward');
     pricer.dispose();
@@ -239,7 +230,7 @@ describe.skipIf(!hasGpu)('rough Bergomi calibration on WebGPU (f32 kernel)', () 
   it('has f32 finite differences (central, 3e-3 in z) that match the f64 twin', async () => {
     const p = drawTruth(rng());
     const gpuBackend = await selectBackend('webgpu', silentLogger);
-    const set = quoteSet(grid());
+    const set = quoteSetOf(grid());
     const onGpu = createMcPricer(rbergomi, set, gpuBackend, mc);
     const onCpu = createMcPricer(rbergomi, set, cpu, mc);
     const g = await zJacobian(onGpu, p, 3e-3, 'central');

@@ -8,7 +8,7 @@ import { writeCanonicalCsv, type Quote } from '../../src/market/canonical.js';
 import { cosPrices } from '../../src/engines/cos/cpu.js';
 import { heston } from '../../src/models/heston.js';
 import { paramVector } from '../../src/models/types.js';
-import type { QuoteSet } from '../../src/engines/pricer.js';
+import { quoteSetOf } from '../../src/engines/pricer.js';
 import { black76, impliedVol } from '../../src/report/black.js';
 import type { FitResult } from '../../src/report/fit.js';
 import { uniform } from '../helpers/random.js';
@@ -23,15 +23,6 @@ export interface SyntheticSurface {
   halfSpread: number;
 }
 
-export function toQuoteSet(quotes: readonly Quote[]): QuoteSet {
-  return {
-    forward: Float64Array.from(quotes, (q) => q.forward),
-    strike: Float64Array.from(quotes, (q) => q.strike),
-    T: Float64Array.from(quotes, (q) => q.T),
-    isCall: Uint8Array.from(quotes, (q) => (q.isCall ? 1 : 0)),
-    discount: Float64Array.from(quotes, (q) => q.discount),
-  };
-}
 
 export function syntheticSurface(r: () => number, expiries = [0.1, 0.25, 0.5, 1], strikesPerExpiry = 9): SyntheticSurface {
   const truth = {
@@ -67,7 +58,7 @@ export function syntheticSurface(r: () => number, expiries = [0.1, 0.25, 0.5, 1]
       });
     }
   }
-  const prices = cosPrices(heston, paramVector(heston, truth), toQuoteSet(quotes));
+  const prices = cosPrices(heston, paramVector(heston, truth), quoteSetOf(quotes));
   quotes.forEach((q, i) => {
     q.price = prices[i];
     const iv = impliedVol(q.price, q.forward, q.strike, q.T, q.isCall, q.discount)!;
@@ -83,7 +74,7 @@ export function syntheticSurface(r: () => number, expiries = [0.1, 0.25, 0.5, 1]
  * whatever the fit says), marked as such by the message.
  */
 export function hestonFitAt(params: Record<string, number>, quotes: readonly Quote[]): FitResult {
-  const prices = cosPrices(heston, paramVector(heston, params), toQuoteSet(quotes));
+  const prices = cosPrices(heston, paramVector(heston, params), quoteSetOf(quotes));
   const residuals = quotes.map((q, i) => ({
     row: q.row,
     market_iv: impliedVol(q.price, q.forward, q.strike, q.T, q.isCall, q.discount),

@@ -8,7 +8,7 @@ import { selectBackend, stderrLogger, type Backend } from '../../backends/backen
 import { impliedVolatility } from '../../engines/black/impliedVol.js';
 import { createCosPricer } from '../../engines/cos/pricer.js';
 import { mcEngine, MC_CLI_DEFAULTS } from '../../engines/mc/index.js';
-import type { QuoteSet, SurfacePricer } from '../../engines/pricer.js';
+import { quoteSetOf, type QuoteSet, type SurfacePricer } from '../../engines/pricer.js';
 import { CanonicalFormatError, parseCanonicalTable, type CanonicalReadResult, type ReadOptions } from '../../market/canonical.js';
 import { MarketFormatError } from '../../market/errors.js';
 import { readTable } from '../../market/table.js';
@@ -124,13 +124,7 @@ export function register(program: Command): void {
           throw new UserError(`${o.input}: row ${e.row}, field ${e.field}: ${what}${errors.length > 1 ? ` (and ${errors.length - 1} more bad rows)` : ''}`);
         }
         if (!qs.length) throw new UserError(`${o.input}: no quotes`);
-        quotes = {
-          forward: Float64Array.from(qs, (q) => q.forward),
-          strike: Float64Array.from(qs, (q) => q.strike),
-          T: Float64Array.from(qs, (q) => q.T),
-          isCall: Uint8Array.from(qs, (q) => (q.isCall ? 1 : 0)),
-          discount: Float64Array.from(qs, (q) => q.discount),
-        };
+        quotes = quoteSetOf(qs);
       } else {
         if (spot === undefined || !(spot > 0)) throw new UserError('--spot must be a positive number');
         const T = parseNumberFlag('--expiry', o.expiry);
