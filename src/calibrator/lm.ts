@@ -34,7 +34,7 @@
  */
 import { cholesky, choleskySolve, normalEquations } from './linalg.js';
 import { sumSquares } from './objective.js';
-import { lonePoint, stencil, type Stencil } from './stencil.js';
+import { lonePoint, stencil, stencilJacobian, type Stencil } from './stencil.js';
 import { yieldToEventLoop } from '../util/yieldToEventLoop.js';
 
 /** What LM's update needs at a point. */
@@ -97,27 +97,6 @@ export interface LmResult {
   history: number[];
   /** How the Jacobians were computed: analytic parameter gradients or a batched finite-difference stencil. */
   jacobian: 'analytic' | 'fd-batch';
-}
-
-function jacobianFrom(rs: Float64Array[], h: Float64Array, scheme: 'forward' | 'central', size: number): Float64Array | null {
-  const p = h.length;
-  const J = new Float64Array(size * p);
-  const base = rs[0];
-  for (let j = 0; j < p; j++) {
-    const plus = rs[1 + j];
-    const minus = scheme === 'central' ? rs[1 + p + j] : null;
-    const plusOk = Number.isFinite(sumSquares(plus));
-    const minusOk = minus !== null && Number.isFinite(sumSquares(minus));
-    for (let i = 0; i < size; i++) {
-      let d: number;
-      if (plusOk && minusOk) d = (plus[i] - minus![i]) / (2 * h[j]);
-      else if (plusOk) d = (plus[i] - base[i]) / h[j];
-      else if (minusOk) d = (base[i] - minus![i]) / h[j];
-      else return null;
-      J[i * p + j] = d;
-    }
-  }
-  return J;
 }
 
 export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float64Array, opts: LmOptions = {}): Promise<LmResult> {
@@ -184,13 +163,13 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
     let { r } = await problem.residuals(st.Z, st.n);
     evaluations += st.n;
     if (!Number.isFinite(sumSquares(r[0]))) return { r: r[0], J: null };
-    let J = jacobianFrom(r, st.h, scheme, size);
+    let J = stencilJacobian(r, st.h, scheme, size);
     if (!J && scheme === 'forward') {
       // A forward perturbation hit a non-finite price (e.g. at a model edge): try central.
       const c = stencil(z, step, 'central');
       r = (await problem.residuals(c.Z, c.n)).r;
       evaluations += c.n;
-      J = jacobianFrom(r, c.h, 'central', size);
+      J = stencilJacobian(r, c.h, 'central', size);
     }
     return { r: r[0], J };
   };

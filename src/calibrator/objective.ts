@@ -26,7 +26,8 @@
 import type { Model } from '../models/types.js';
 import type { NormalSumsEvaluator, ResidualDefinition, SurfacePricer } from '../engines/pricer.js';
 import type { NormalEquationsResult } from './lm.js';
-import type { Stencil } from './stencil.js';
+import { stencilJacobian, type Stencil } from './stencil.js';
+import { normalEquations } from './linalg.js';
 import type { PreparedQuotes } from './quotes.js';
 import { blackImpliedVol, blackVega } from './black.js';
 import { modelDerivative, toModel, type Bounds } from './transforms.js';
@@ -136,7 +137,7 @@ export class Objective {
     if (!Number.isFinite(out.f)) return { f: Infinity, A: null, g: null };
     const extra = this.size - m;
     if (extra === 0) return { f: out.f, A: out.A, g: out.g };
-    // Prior and penalty rows: their residuals at every stencil point, differenced as jacobianFrom does.
+    // Prior and penalty rows: their residuals at every stencil point, differenced as LM's full path does.
     const rows = Array.from({ length: st.n }, (_, k) => {
       const r = new Float64Array(this.size);
       this.extraResiduals(st.Z.subarray(k * p, (k + 1) * p), r);
@@ -145,20 +146,10 @@ export class Objective {
     let f = out.f;
     for (const v of rows[0]) f += v * v;
     if (!out.A || !out.g) return { f, A: null, g: null };
-    const D = st.h.length;
-    const A = Float64Array.from(out.A);
-    const g = Float64Array.from(out.g);
-    const J = new Float64Array(D);
-    for (let i = 0; i < extra; i++) {
-      for (let j = 0; j < D; j++) {
-        J[j] = st.scheme === 'central' ? (rows[1 + j][i] - rows[1 + D + j][i]) / (2 * st.h[j]) : (rows[1 + j][i] - rows[0][i]) / st.h[j];
-      }
-      for (let a = 0; a < D; a++) {
-        g[a] += J[a] * rows[0][i];
-        for (let b = 0; b < D; b++) A[a * D + b] += J[a] * J[b];
-      }
-    }
-    return { f, A, g };
+    const J = stencilJacobian(rows, st.h, st.scheme, extra);
+    if (!J) return { f, A: null, g: null };
+    const rowSums = normalEquations(J, rows[0], extra, st.h.length);
+    return { f, A: out.A.map((v, k) => v + rowSums.A[k]), g: out.g.map((v, k) => v + rowSums.g[k]) };
   }
 
   /**

@@ -31,3 +31,30 @@ export function stencil(z: Float64Array, step: number, scheme: 'forward' | 'cent
 export function lonePoint(z: Float64Array): Stencil {
   return { Z: Float64Array.from(z), n: 1, h: new Float64Array(0), scheme: 'forward' };
 }
+
+/**
+ * The Jacobian (size x p, row-major) of the residual vectors of a stencil's points (`rs[k]` for
+ * point k), with steps h: central differences where both neighbours are finite, one-sided where
+ * only one is; null when neither is for some direction.
+ */
+export function stencilJacobian(rs: Float64Array[], h: Float64Array, scheme: 'forward' | 'central', size: number): Float64Array | null {
+  const p = h.length;
+  const J = new Float64Array(size * p);
+  const base = rs[0];
+  const finite = (v: Float64Array) => v.every(Number.isFinite);
+  for (let j = 0; j < p; j++) {
+    const plus = rs[1 + j];
+    const minus = scheme === 'central' ? rs[1 + p + j] : null;
+    const plusOk = finite(plus);
+    const minusOk = minus !== null && finite(minus);
+    for (let i = 0; i < size; i++) {
+      let d: number;
+      if (plusOk && minusOk) d = (plus[i] - minus![i]) / (2 * h[j]);
+      else if (plusOk) d = (plus[i] - base[i]) / h[j];
+      else if (minusOk) d = (base[i] - minus![i]) / h[j];
+      else return null;
+      J[i * p + j] = d;
+    }
+  }
+  return J;
+}
