@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import type { ReadOptions } from '../market/canonical.js';
 import { parseNumberFlag } from './parse.js';
 import { BACKEND_REQUESTS } from '../backends/backend.js';
@@ -14,6 +14,15 @@ export function emit(text: string, out?: string): void {
   const body = text.endsWith('\n') ? text : `${text}\n`;
   if (out) writeFileSync(out, body);
   else process.stdout.write(body);
+}
+
+/** Adds `--as-of`, `--spot`, `--rate`, `--div` (read by readOptionsFrom) as iv and calibrate word them. */
+export function withReadOptions(cmd: Command): Command {
+  return cmd
+    .option('--as-of <iso>', 'valuation time when expiries are dates')
+    .option('--spot <x>', 'spot for rows without forward/spot')
+    .option('--rate <r>', 'continuously compounded rate for rows without one (default 0)')
+    .option('--div <q>', 'continuous dividend yield for rows without one (default 0)');
 }
 
 /** The canonical-CSV reader's options from the `--as-of`, `--spot`, `--rate`, `--div` flags. */

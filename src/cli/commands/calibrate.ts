@@ -9,7 +9,7 @@ import { CanonicalFormatError } from '../../market/canonical.js';
 import { getModel, modelNames } from '../../models/index.js';
 import { stderrLogger } from '../../backends/backend.js';
 import { UserError } from '../errors.js';
-import { backendOption, emit, readOptionsFrom } from '../io.js';
+import { backendOption, emit, readOptionsFrom, withReadOptions } from '../io.js';
 import { MC_CALIBRATION_DEFAULTS, pricerFactoryFor } from '../../calibrator/pricers.js';
 import { parseKeyValues, readInput } from '../parse.js';
 
@@ -53,28 +53,26 @@ function summary(r: CalibrationResult): string {
 }
 
 export function register(program: Command): void {
-  program
-    .command('calibrate')
-    .description('fit Heston, Bates, Merton or rough Bergomi (Monte Carlo) to a canonical quote CSV (weighted least squares in IV or price)')
-    .requiredOption('--input <file>', 'canonical quote CSV (from `volfit normalize` or by hand)')
-    .addOption(new Option('--model <name>', 'model to fit').choices(modelNames()).makeOptionMandatory())
-    .addOption(backendOption())
-    .addOption(new Option('--objective <kind>', 'residual measure').choices(['iv', 'price']).default('iv'))
-    .option('--start <k=v,...|fit.json>', 'starting parameters, or a previous fit (warm start)')
-    .option('--prior <fit.json>', 'previous fit used as a Gaussian prior (MAP fit)')
-    .addOption(new Option('--route <route>', 'optimizer route').choices(['auto', 'lm', 'global']).default('auto'))
-    .option('--feller', 'penalise violations of the model constraints (Heston/Bates: Feller)')
-    // Models without a characteristic function (rbergomi) are priced by Monte Carlo with common
-    // random numbers (one seed for the whole fit); COS models ignore these three flags.
-    .option('--paths <n>', 'Monte Carlo paths per evaluation (rbergomi)', String(MC_CALIBRATION_DEFAULTS.paths))
-    .option('--steps <n>', 'Monte Carlo time steps over the longest expiry (rbergomi, at most 512)', String(MC_CALIBRATION_DEFAULTS.steps))
-    .option('--seed <n>', 'Monte Carlo seed, fixed for the whole fit (rbergomi)', String(MC_CALIBRATION_DEFAULTS.seed))
-    .option('--json', 'print the result JSON instead of a summary')
-    .option('--out <file>', 'also write the result JSON here (usable as --start/--prior later)')
-    .option('--as-of <iso>', 'valuation time when expiries are dates')
-    .option('--spot <x>', 'spot for rows without forward/spot')
-    .option('--rate <r>', 'continuously compounded rate for rows without one (default 0)')
-    .option('--div <q>', 'continuous dividend yield for rows without one (default 0)')
+  withReadOptions(
+    program
+      .command('calibrate')
+      .description('fit Heston, Bates, Merton or rough Bergomi (Monte Carlo) to a canonical quote CSV (weighted least squares in IV or price)')
+      .requiredOption('--input <file>', 'canonical quote CSV (from `volfit normalize` or by hand)')
+      .addOption(new Option('--model <name>', 'model to fit').choices(modelNames()).makeOptionMandatory())
+      .addOption(backendOption())
+      .addOption(new Option('--objective <kind>', 'residual measure').choices(['iv', 'price']).default('iv'))
+      .option('--start <k=v,...|fit.json>', 'starting parameters, or a previous fit (warm start)')
+      .option('--prior <fit.json>', 'previous fit used as a Gaussian prior (MAP fit)')
+      .addOption(new Option('--route <route>', 'optimizer route').choices(['auto', 'lm', 'global']).default('auto'))
+      .option('--feller', 'penalise violations of the model constraints (Heston/Bates: Feller)')
+      // Models without a characteristic function (rbergomi) are priced by Monte Carlo with common
+      // random numbers (one seed for the whole fit); COS models ignore these three flags.
+      .option('--paths <n>', 'Monte Carlo paths per evaluation (rbergomi)', String(MC_CALIBRATION_DEFAULTS.paths))
+      .option('--steps <n>', 'Monte Carlo time steps over the longest expiry (rbergomi, at most 512)', String(MC_CALIBRATION_DEFAULTS.steps))
+      .option('--seed <n>', 'Monte Carlo seed, fixed for the whole fit (rbergomi)', String(MC_CALIBRATION_DEFAULTS.seed))
+      .option('--json', 'print the result JSON instead of a summary')
+      .option('--out <file>', 'also write the result JSON here (usable as --start/--prior later)')
+  )
     .action(async (o) => {
       const text = readInput(o.input);
       const model = getModel(o.model);

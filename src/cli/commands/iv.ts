@@ -2,21 +2,19 @@ import { Command, Option } from 'commander';
 import { impliedVolsFromCsv } from '../../api/iv.js';
 import { CanonicalFormatError } from '../../market/canonical.js';
 import { UserError } from '../errors.js';
-import { backendOption, emit, readOptionsFrom } from '../io.js';
+import { backendOption, emit, readOptionsFrom, withReadOptions } from '../io.js';
 import { readInput } from '../parse.js';
 
 export function register(program: Command): void {
-  program
-    .command('iv')
-    .description('implied volatility (Black-76) of every quote in a canonical quote CSV')
-    .requiredOption('--input <file>', 'canonical quote CSV')
-    .addOption(backendOption())
-    .addOption(new Option('--format <fmt>', 'output format').choices(['csv', 'json']).default('csv'))
-    .option('--out <file>', 'write here instead of stdout')
-    .option('--as-of <iso>', 'valuation time when expiries are dates')
-    .option('--spot <x>', 'spot for rows without forward/spot')
-    .option('--rate <r>', 'continuously compounded rate for rows without one (default 0)')
-    .option('--div <q>', 'continuous dividend yield for rows without one (default 0)')
+  withReadOptions(
+    program
+      .command('iv')
+      .description('implied volatility (Black-76) of every quote in a canonical quote CSV')
+      .requiredOption('--input <file>', 'canonical quote CSV')
+      .addOption(backendOption())
+      .addOption(new Option('--format <fmt>', 'output format').choices(['csv', 'json']).default('csv'))
+      .option('--out <file>', 'write here instead of stdout')
+  )
     .action(async (o) => {
       const text = readInput(o.input);
       let report;
