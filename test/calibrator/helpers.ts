@@ -78,7 +78,9 @@ export async function priceGrid(
  */
 import { readFileSync } from 'node:fs';
 
-export const DAX_DIR = '/work/shared/data/dax-2002-07-05-quantlib-sepp';
+import { fileURLToPath } from 'node:url';
+
+export const DAX_DIR = fileURLToPath(new URL('../../data/dax-2002-07-05-quantlib-sepp', import.meta.url));
 
 export function daxQuotes(): CalibrationQuote[] {
   const ivRows = readFileSync(`${DAX_DIR}/dax_2002-07-05_implied_vols.csv`, 'utf8').trim().split('\n').slice(1);

@@ -25,7 +25,7 @@ function weightedSse(res: Awaited<ReturnType<typeof calibrate>>) {
 
 describe('real chains (CPU)', () => {
   it('Deribit BTC snapshot 2026-01-05: Heston beats the flat vol; documented RMSE 1.84 vol points', async () => {
-    const text = readFileSync('/work/shared/data/deribit-btc-eth-snapshot-2026-01-05/deribit_options_snapshot_20260105T153329Z.csv', 'utf8');
+    const text = readFileSync(new URL('../../data/deribit-btc-eth-snapshot-2026-01-05/deribit_options_snapshot_20260105T153329Z.csv', import.meta.url), 'utf8');
     const n = normalize(text, { underlying: 'BTC' });
     // The global stage is what makes this fit (LM from the default start ends at bounds); its
     // CPU budget is trimmed here to keep the suite fast.
