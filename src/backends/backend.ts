@@ -34,7 +34,7 @@ export async function selectBackend(request: BackendRequest, log: Logger = stder
       description: `webgpu (${gpu.adapterDescription}${gpu.software ? ', software rasteriser' : ''})`,
       gpu,
     };
-    if (request === 'auto') log(`backend ${backend.description}`);
+    log(`backend ${backend.description}`);
     return backend;
   }
   const why = gpu?.lost ? `the WebGPU device was lost: ${gpu.lostReason}` : gpuUnavailableReason();

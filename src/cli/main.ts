@@ -3,16 +3,18 @@
  * Each command lives in ./commands/<name>.ts and exports `register(program)`.
  */
 import { Command, CommanderError } from 'commander';
-import { releaseGpu } from '../backends/webgpu/device.js';
-import { BackendUnavailableError } from '../backends/backend.js';
+import { releaseGpu, setGpuVerbose } from '../backends/webgpu/device.js';
+import { BackendUnavailableError, stderrLogger } from '../backends/backend.js';
 import { UserError } from './errors.js';
 import { commands } from './commands/index.js';
 
 export function buildProgram(): Command {
   const program = new Command('volfit')
     .description('Calibrate option-pricing models to market quotes on the GPU (WebGPU) with an f64 CPU twin.')
+    .option('--verbose', 'print WebGPU discovery detail and the native driver messages on stderr')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (cmd) => setGpuVerbose(!!cmd.opts().verbose, stderrLogger));
   for (const register of commands) register(program);
   return program;
 }
