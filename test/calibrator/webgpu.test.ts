@@ -32,7 +32,7 @@ describe.skipIf(!hasGpu)('calibrate (WebGPU)', () => {
   }, 300_000); // SwiftShader runs the f32 kernels on shared CPU cores
 
   it('recovers Bates and Merton by the staged route (GPU-resident LM stencils) to the f32 floor', { timeout: 400_000 }, async () => {
-    const cases: Array<{ model: typeof bates; truth: number[]; start: Record<string, number> }> = [
+    const cases: Array<{ model: typeof bates; truth: number[]; start: Record<string, number>; atmVol: number }> = [
       {
         model: bates,
         // A fixed Bates surface: on f32 prices the staged route does not recover every random draw
@@ -41,15 +41,19 @@ describe.skipIf(!hasGpu)('calibrate (WebGPU)', () => {
         // recovery is tested on the CPU (staged.test.ts).
         truth: [0.05, 2, 0.06, 0.5, -0.6, 0.8, -0.15, 0.12],
         start: { v0: 0.1, kappa: 3, theta: 0.1, sigma: 0.3, rho: -0.3 },
+        atmVol: 0.22,
       },
-      { model: merton, truth: [uniform(r, 0.15, 0.3), uniform(r, 0.3, 1.5), uniform(r, -0.25, -0.05), uniform(r, 0.08, 0.2)], start: { vol: 0.3 } },
     ];
+    const m = [uniform(r, 0.15, 0.3), uniform(r, 0.3, 1.5), uniform(r, -0.25, -0.05), uniform(r, 0.08, 0.2)];
+    // The grid follows the draw's total vol (diffusion plus jump variance per year): a grid at a
+    // fixed 0.22 left a low-vol draw with 37 quotes above the f32 regime's price floor.
+    cases.push({ model: merton, truth: m, start: { vol: 0.3 }, atmVol: Math.sqrt(m[0] ** 2 + m[1] * (m[2] ** 2 + m[3] ** 2)) });
     for (const c of cases) {
       const truth = Float64Array.from(c.truth);
       // 6 x 10 quotes and jumps no larger than the diffusion: with 28 quotes a draw whose jumps
       // carry most of the variance (lambda 1.05, muJ -0.24, sigmaJ 0.2) is barely identified and
       // fell through to the global stage on both backends (seed 1169166719).
-      const all = await priceGrid(c.model, truth, surfaceGrid({ expiries: 6, strikesPerExpiry: 10, atmVol: 0.22 }));
+      const all = await priceGrid(c.model, truth, surfaceGrid({ expiries: 6, strikesPerExpiry: 10, atmVol: c.atmVol }));
       const quotes = all.filter((q) => q.price >= 1e-3 * q.discount * q.forward); // as above
       expect(quotes.length).toBeGreaterThanOrEqual(40);
       const res = await calibrate(quotes, { model: c.model, backend: 'webgpu', start: c.start });
