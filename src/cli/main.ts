@@ -12,8 +12,9 @@ export function buildProgram(): Command {
   const program = new Command('volfit')
     .description('Calibrate option-pricing models to market quotes on the GPU (WebGPU) with an f64 CPU twin.')
     .option('--verbose', 'print WebGPU discovery detail and the native driver messages on stderr')
-    .showHelpAfterError()
     .exitOverride()
+    // Commander's own parse errors as one line, like every other user error.
+    .configureOutput({ outputError: (text, write) => write(`volfit: ${text.trim().replace(/\s*\n\s*/g, ' ')} (see volfit --help)\n`) })
     .hook('preAction', (cmd) => setGpuVerbose(!!cmd.opts().verbose, stderrLogger));
   for (const register of commands) register(program);
   return program;

@@ -83,7 +83,7 @@ if (!lavapipe || !swiftshader || !distBuilt()) {
 
 describe.skipIf(!lavapipe || !swiftshader || !distBuilt())('WebGPU discovery with Mesa drivers installed', () => {
   const args = ['price', '--model', 'heston', '--params', 'v0=0.04,kappa=4,theta=0.25,sigma=1,rho=-0.5', '--spot', '100', '--expiry', '1', '--strikes', '90,100', '--type', 'call', '--backend', 'webgpu'];
-  const env = { ...process.env, VK_ICD_FILENAMES: '', VK_DRIVER_FILES: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.VK_ICD_FILENAMES;
   delete env.VK_DRIVER_FILES;
   delete env.XDG_RUNTIME_DIR;
