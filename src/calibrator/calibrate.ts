@@ -369,7 +369,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       const iv = modelIv[i];
       if (iv !== null) { se2 += (iv - prep.marketIv[i]) ** 2; np++; }
       sp2 += (prices[i] - prep.marketPrice[i]) ** 2;
-      residuals.push({ row: prep.rows[i], market_iv: prep.marketIv[i], model_iv: iv, weight: prep.weight[i] });
+      residuals.push({ row: prep.rows[i], market_iv: prep.marketIv[i], model_iv: iv, weight: prep.weight[i], strike: prep.set.strike[i], expiry: prep.set.T[i] });
     }
     let fData = 0;
     for (let i = 0; i < prep.m; i++) fData += finalR[i] * finalR[i];

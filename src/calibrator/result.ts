@@ -28,7 +28,11 @@ export interface CalibrationResult {
   backend: 'webgpu' | 'cpu';
   seconds: number;
   quotes: { used: number; excluded: Array<{ row: number; reason: string }> };
-  residuals: Array<{ row: number; market_iv: number; model_iv: number | null; weight: number }>;
+  /**
+   * One per quote used. `strike` and `expiry` (years, T) are extensions: with `market_iv` they let
+   * `volfit report` check that a quote file is the one the fit was made from.
+   */
+  residuals: Array<{ row: number; market_iv: number; model_iv: number | null; weight: number; strike: number; expiry: number }>;
   // Extensions.
   /** 'iv' or 'price'. */
   objective_kind: 'iv' | 'price';

@@ -56,7 +56,7 @@ export function fitBlackFlat(quotes: readonly ReportQuote[]): FitResult {
     stderr[name] = g.length > 1 ? Math.sqrt(g.reduce((s, x) => s + (x.w * (x.iv - vol)) ** 2, 0)) / W : null;
     for (const x of g) {
       const wn = x.w / meanW;
-      residuals.push({ row: x.q.row, market_iv: x.iv, model_iv: vol, weight: x.w });
+      residuals.push({ row: x.q.row, market_iv: x.iv, model_iv: vol, weight: x.w, strike: x.q.strike, expiry: x.q.T });
       objective += wn * (vol - x.iv) ** 2;
       sse += (vol - x.iv) ** 2;
     }

@@ -2,7 +2,6 @@
  * Quotes + fits -> everything the page shows (ReportData): market points, model smiles, Greeks
  * and their bootstrap stability, exclusions and expiry table. Pricing is CPU f64 (pricing.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { modelCurves } from './curves.js';
 import type { FitResult } from './fit.js';
@@ -12,6 +11,7 @@ import { pricerFor } from './pricing.js';
 import { bootstrapStability, type BootstrapOptions, type Refit } from './stability.js';
 import { expiryTable, marketPoints } from './surface.js';
 import { getModel } from '../models/index.js';
+import { makeDirs, writeFileAtomic } from '../util/files.js';
 import { paramVector } from '../models/types.js';
 import type { ConstraintCheck, GreeksSection, ModelCurve, ReportData, ReportExclusion, ReportQuote } from './types.js';
 
@@ -105,10 +105,17 @@ export async function buildReport(
   return { ...partial, curves, greeks, constraints: fits.flatMap(constraintChecks) };
 }
 
-/** Writes `<dir>/index.html` and returns its absolute path. */
+/** The files writeReport writes in its folder, in order (index.html, the page, last). */
+export const REPORT_FILES: readonly string[] = ['index.html'];
+
+/**
+ * Writes `<dir>/index.html` and returns its absolute path. The folder is created level by level
+ * (never the recursive mkdir, which loops for ever on /proc); each file is written atomically
+ * (temporary file + rename), index.html last, so a killed run never leaves half a page.
+ */
 export function writeReport(dir: string, data: ReportData): string {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const path = resolve(join(dir, 'index.html'));
-  writeFileSync(path, renderReportHtml(data));
+  writeFileAtomic(path, renderReportHtml(data));
   return path;
 }

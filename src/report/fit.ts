@@ -4,6 +4,8 @@
  * needs the ones below. Missing optional parts (history, correlations, stderr) only remove the
  * matching section of the page; a missing required field is a one-line error naming it.
  */
+import { impliedVol } from './black.js';
+import type { ReportQuote } from './types.js';
 
 export interface FitResidual {
   /** 1-based data row of the quote in the quotes CSV the fit was made from. */
@@ -11,6 +13,9 @@ export interface FitResidual {
   market_iv: number | null;
   model_iv: number | null;
   weight: number;
+  /** The quote's strike and years to expiry, where the fit carries them (calibrate does). */
+  strike?: number;
+  expiry?: number;
 }
 
 export interface FitExclusion {
@@ -58,6 +63,60 @@ export class FitFormatError extends Error {
     super(message);
     this.name = 'FitFormatError';
   }
+}
+
+/** What a quote file row must agree on with the fit's residual for that row. */
+export interface ResidualMismatch {
+  row: number;
+  /** Why, in words: e.g. 'market IV 0.5123 in the fit, 0.4987 in the quotes'. */
+  what: string;
+}
+
+/** Market IVs of the same quote agree to this (in vol); the solver itself is good to 1e-12. */
+export const MARKET_IV_TOLERANCE = 1e-6;
+
+/**
+ * The market IV of a quote as the calibrator computes it: a given IV wins, else the Black-76
+ * implied vol of the price (null when the price carries none).
+ */
+export function quoteMarketIv(q: ReportQuote): number | null {
+  if (q.iv !== undefined && Number.isFinite(q.iv) && q.iv > 0) return q.iv;
+  if (!(q.T > 0 && q.forward > 0 && q.strike > 0 && q.discount > 0 && Number.isFinite(q.price))) return null;
+  return impliedVol(q.price, q.forward, q.strike, q.T, q.isCall, q.discount);
+}
+
+/**
+ * The fit's residual rows that do not match the quotes: a row missing from the quotes, a market
+ * IV that differs from the quote's (recomputed as the calibrator does) by more than
+ * MARKET_IV_TOLERANCE, or a strike / expiry (years) that differs, where the fit carries them.
+ * Empty when the quotes are the file the fit was made from (read with the same options).
+ */
+export function residualMismatches(fit: FitResult, quotes: readonly ReportQuote[]): ResidualMismatch[] {
+  const byRow = new Map(quotes.map((q) => [q.row, q]));
+  const out: ResidualMismatch[] = [];
+  const fmt = (x: number | null) => (x === null ? 'none' : String(Number(x.toPrecision(6))));
+  for (const r of fit.residuals) {
+    const q = byRow.get(r.row);
+    if (!q) {
+      out.push({ row: r.row, what: 'not in this file' });
+      continue;
+    }
+    if (r.strike !== undefined && !(Math.abs(r.strike - q.strike) <= 1e-9 * Math.max(1, Math.abs(q.strike)))) {
+      out.push({ row: r.row, what: `strike ${fmt(r.strike)} in the fit, ${fmt(q.strike)} in the quotes` });
+      continue;
+    }
+    if (r.expiry !== undefined && !(Math.abs(r.expiry - q.T) <= 1e-9 * Math.max(1, Math.abs(q.T)))) {
+      out.push({ row: r.row, what: `expiry ${fmt(r.expiry)} years in the fit, ${fmt(q.T)} in the quotes` });
+      continue;
+    }
+    if (r.market_iv !== null) {
+      const iv = quoteMarketIv(q);
+      if (iv === null || !(Math.abs(iv - r.market_iv) <= MARKET_IV_TOLERANCE)) {
+        out.push({ row: r.row, what: `market IV ${fmt(r.market_iv)} in the fit, ${fmt(iv)} in the quotes` });
+      }
+    }
+  }
+  return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -118,11 +177,15 @@ export function parseFitResult(json: unknown, source = 'fit'): FitResult {
       return bad(`residuals[${i}].row`, 'must be an integer row number');
     }
     const weight = finiteOrNull(r.weight);
+    const strike = finiteOrNull(r.strike);
+    const expiry = finiteOrNull(r.expiry);
     return {
       row: r.row,
       market_iv: finiteOrNull(r.market_iv),
       model_iv: finiteOrNull(r.model_iv),
       weight: weight === null ? 1 : weight,
+      ...(strike !== null ? { strike } : {}),
+      ...(expiry !== null ? { expiry } : {}),
     };
   });
 

@@ -11,7 +11,8 @@ import { parseHTML } from 'linkedom';
 import { runCli as run } from '../cli/run.js';
 import { fitBlackFlat } from '../../src/demo/blackFlat.js';
 import { parseFitResult } from '../../src/report/fit.js';
-import { rng } from '../helpers/random.js';
+import { rng, testSeed } from '../helpers/random.js';
+import { writeCanonicalCsv } from '../../src/market/canonical.js';
 import { hestonFitAt, syntheticSurface } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'volfit-report-cli-'));
@@ -84,6 +85,34 @@ describe('volfit report', () => {
     const r = await run(['report', '--fit', hestonJson, '--quotes', other, '--out', join(dir, 'y')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/not in this file/);
+  });
+
+  it('refuses a fit made from another file with the same row numbers (market IVs differ), naming the rows', async () => {
+    const o = syntheticSurface(rng(testSeed + 1));
+    const otherCsv = join(dir, 'other-same-rows.csv');
+    writeFileSync(otherCsv, o.csv);
+    const r = await run(['report', '--fit', hestonJson, '--quotes', otherCsv, '--out', join(dir, 'z'), '--bootstrap', '0', '--quiet']);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^volfit: error: --quotes .*other-same-rows\.csv does not match the heston fit .*heston\.json: row \d+ market IV [\d.]+ in the fit, [\d.]+ in the quotes/);
+    expect(lines[0]).toMatch(/\(\d+ of 36 fitted rows differ\)/);
+  });
+
+  it('calibrate residuals carry strike and expiry (years); report refuses a file whose strikes moved', async () => {
+    const fitFile = join(dir, 'calibrated.json');
+    const fit = JSON.parse(readFileSync(fitFile, 'utf8'));
+    for (const r of fit.residuals) {
+      const q = s.quotes.find((x) => x.row === r.row)!;
+      expect(r.strike).toBe(q.strike);
+      expect(r.expiry).toBe(q.T);
+    }
+    // Same prices, strikes shifted by one cent: the fit does not belong to it.
+    const moved = join(dir, 'moved.csv');
+    writeFileSync(moved, writeCanonicalCsv(s.quotes.map((q) => ({ ...q, strike: q.strike + 0.01 }))));
+    const r = await run(['report', '--fit', fitFile, '--quotes', moved, '--out', join(dir, 'w'), '--bootstrap', '0', '--quiet']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/row 1 strike [\d.]+ in the fit, [\d.]+ in the quotes/);
   });
 
   it('refuses something that is not JSON', async () => {

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { calibrateCsv } from '../../calibrator/csv.js';
 import { CalibrationInputError } from '../../calibrator/transforms.js';
@@ -9,7 +8,7 @@ import { CanonicalFormatError } from '../../market/canonical.js';
 import { getModel, modelNames } from '../../models/index.js';
 import { stderrLogger } from '../../backends/backend.js';
 import { UserError } from '../errors.js';
-import { backendOption, emit, readOptionsFrom, withReadOptions } from '../io.js';
+import { backendOption, checkOutputFile, emit, readOptionsFrom, withReadOptions, writeOutput } from '../io.js';
 import { MC_CALIBRATION_DEFAULTS, pricerFactoryFor } from '../../calibrator/pricers.js';
 import { parseKeyValues, readInput } from '../parse.js';
 
@@ -74,11 +73,19 @@ export function register(program: Command): void {
       .option('--out <file>', 'also write the result JSON here (usable as --start/--prior later)')
   )
     .action(async (o) => {
+      const startIsFile = o.start !== undefined && (/\.json$/i.test(o.start) || existsSync(o.start));
+      if (o.out !== undefined) {
+        checkOutputFile('--out', o.out, [
+          { flag: '--input', path: o.input },
+          { flag: '--start', path: startIsFile ? o.start : undefined },
+          { flag: '--prior', path: o.prior },
+        ]);
+      }
       const text = readInput(o.input);
       const model = getModel(o.model);
       let start: Record<string, number> | PriorSource | undefined;
       if (o.start !== undefined) {
-        start = /\.json$/i.test(o.start) || existsSync(o.start) ? readFit('--start', o.start) : parseKeyValues('--start', o.start);
+        start = startIsFile ? readFit('--start', o.start) : parseKeyValues('--start', o.start);
       }
       const prior = o.prior !== undefined ? readFit('--prior', o.prior) : undefined;
       const mc = { paths: intFlag('--paths', o.paths, 2, 2 ** 31), steps: intFlag('--steps', o.steps, 1, 512), seed: intFlag('--seed', o.seed, 0, 2 ** 32 - 1) };
@@ -114,7 +121,7 @@ export function register(program: Command): void {
         throw e;
       }
       const json = JSON.stringify(result, null, 2);
-      if (o.out) writeFileSync(o.out, json + '\n');
+      if (o.out !== undefined) writeOutput('--out', o.out, json + '\n');
       emit(o.json ? json : summary(result));
     });
 }

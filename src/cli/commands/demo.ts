@@ -7,8 +7,9 @@
 import { Command } from 'commander';
 import { stderrLogger } from '../../backends/backend.js';
 import { DEMO_MODELS, formatDemoSummary, runDemo, type DemoModel } from '../../demo/demo.js';
+import { REPORT_FILES } from '../../report/build.js';
 import { UserError } from '../errors.js';
-import { backendOption, emit } from '../io.js';
+import { backendOption, checkOutputDir, emit } from '../io.js';
 import { parseNumberFlag } from '../parse.js';
 
 export function register(program: Command): void {
@@ -29,6 +30,7 @@ export function register(program: Command): void {
       if (unknown.length || models.length === 0) {
         throw new UserError(`--models: ${unknown.length ? `unknown ${unknown.join(', ')}` : 'empty'}; choose from ${DEMO_MODELS.join(', ')}`);
       }
+      checkOutputDir('--out', o.out, REPORT_FILES);
       const summary = await runDemo({
         backend: o.backend,
         out: o.out,

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { impliedVolsFromCsv } from '../../api/iv.js';
 import { CanonicalFormatError } from '../../market/canonical.js';
 import { UserError } from '../errors.js';
-import { backendOption, emit, readOptionsFrom, withReadOptions } from '../io.js';
+import { backendOption, checkOutputFile, emit, readOptionsFrom, withReadOptions } from '../io.js';
 import { readInput } from '../parse.js';
 
 export function register(program: Command): void {
@@ -16,6 +16,7 @@ export function register(program: Command): void {
       .option('--out <file>', 'write here instead of stdout')
   )
     .action(async (o) => {
+      if (o.out !== undefined) checkOutputFile('--out', o.out, [{ flag: '--input', path: o.input }]);
       const text = readInput(o.input);
       let report;
       try {

@@ -1,14 +1,16 @@
 /**
  * `volfit normalize`: flags -> normalize() -> canonical CSV (to --out, or stdout) and, with
- * --json, the summary {rows_in, rows_out, excluded, expiries, ...} on stdout. Parsing only; the
- * work is src/market/normalize.ts, the same code path as the library.
+ * --json, the summary {rows_in, rows_out, excluded, expiries, ...} on stdout. Always one summary
+ * line on stderr (rows in, out, top exclusion reasons); when no row survives, no CSV is written
+ * and the command fails (exit 2) with the reasons. Parsing only; the work is
+ * src/market/normalize.ts, the same code path as the library.
  */
 import { Command, Option } from 'commander';
 import { normalize } from '../../market/normalize.js';
 import { MarketFormatError } from '../../market/errors.js';
 import { WEIGHT_SCHEMES, type WeightScheme } from '../../market/weights.js';
 import { UserError } from '../errors.js';
-import { emit } from '../io.js';
+import { checkOutputFile, emit } from '../io.js';
 import { parseNumberFlag, parseNumberList, readInput } from '../parse.js';
 
 function parseWeights(value: string | undefined): WeightScheme[] | undefined {
@@ -21,6 +23,17 @@ function parseWeights(value: string | undefined): WeightScheme[] | undefined {
     }
     return w as WeightScheme;
   });
+}
+
+/** `660 wrong_underlying, 233 itm_with_otm_twin, ...`: exclusion counts, largest first. */
+export function exclusionSummary(counts: Record<string, number>, top = 6): string {
+  const sorted = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (sorted.length === 0) return 'none';
+  const cut = sorted.length === top + 1 ? top + 1 : top;
+  const shown = sorted.slice(0, cut).map(([reason, n]) => `${n} ${reason}`);
+  const rest = sorted.slice(cut);
+  if (rest.length) shown.push(`${rest.reduce((s, [, n]) => s + n, 0)} for ${rest.length} other reason${rest.length > 1 ? 's' : ''}`);
+  return shown.join(', ');
 }
 
 export function register(program: Command): void {
@@ -45,6 +58,7 @@ export function register(program: Command): void {
     .option('--half-life <seconds>', 'staleness weight half-life (default 21600)')
     .option('--parity-band <x>', 'near-the-money band |K/S - 1| for parity fits (default 0.2)')
     .action((o) => {
+      if (o.out !== undefined) checkOutputFile('--out', o.out, [{ flag: '--input', path: o.input }]);
       const text = readInput(o.input);
       let band: number[] | undefined;
       if (o.moneyness !== undefined) {
@@ -75,7 +89,17 @@ export function register(program: Command): void {
         if (e instanceof MarketFormatError || e instanceof RangeError) throw new UserError(`${o.input}: ${e.message}`);
         throw e;
       }
+      const excluded = exclusionSummary(result.exclusionCounts());
+      if (result.rowsOut === 0) {
+        // A header-only file would look like success: say that nothing survived, and why.
+        if (o.json) emit(JSON.stringify(result.toJSON()));
+        const asOf = result.asOf ? ` (as of ${result.asOf})` : '';
+        throw new UserError(
+          `${o.input}: nothing survived normalization: 0 of ${result.rowsIn} rows kept${asOf}; excluded: ${excluded}; check --as-of, --underlying and the filters${o.out !== undefined ? `; ${o.out} not written` : ''}`,
+        );
+      }
       if (o.out || !o.json) emit(result.toCsv(), o.out);
       if (o.json) emit(JSON.stringify(result.toJSON()));
+      process.stderr.write(`volfit: normalize: ${result.rowsIn} in, ${result.rowsOut} out; excluded: ${excluded}\n`);
     });
 }

@@ -15,7 +15,7 @@ import { readTable } from '../../market/table.js';
 import { getModel } from '../../models/index.js';
 import { paramVector, type Model } from '../../models/types.js';
 import { UserError } from '../errors.js';
-import { backendOption, emit } from '../io.js';
+import { backendOption, checkOutputFile, emit } from '../io.js';
 import { parseKeyValues, parseNumberFlag, parseNumberList, readInput } from '../parse.js';
 
 type EngineFactory = (model: Model, quotes: QuoteSet, backend: Backend) => Promise<SurfacePricer>;
@@ -109,6 +109,7 @@ export function register(program: Command): void {
     .option('--json', 'JSON output {"backend","model","prices","ivs"} (+ "stderr" for --engine mc)')
     .option('--out <file>', 'write here instead of stdout')
     .action(async (o) => {
+      if (o.out !== undefined) checkOutputFile('--out', o.out, [{ flag: '--input', path: o.input }]);
       const model = userError(() => getModel(o.model));
       const params = userError(() => paramVector(model, parseKeyValues('--params', o.params)));
       const spot = parseNumberFlag('--spot', o.spot);

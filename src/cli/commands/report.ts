@@ -8,10 +8,10 @@ import { stderrLogger } from '../../backends/backend.js';
 import { CanonicalFormatError, parseCanonicalCsv, type Quote } from '../../market/canonical.js';
 import { cell, readTable } from '../../market/table.js';
 import { chooseFitBackend, warmRefit } from '../../demo/fits.js';
-import { buildReport, writeReport } from '../../report/build.js';
-import { FitFormatError, parseFitResult, type FitResult } from '../../report/fit.js';
+import { buildReport, REPORT_FILES, writeReport } from '../../report/build.js';
+import { FitFormatError, parseFitResult, residualMismatches, type FitResult } from '../../report/fit.js';
 import { UserError } from '../errors.js';
-import { backendOption, readOptionsFrom } from '../io.js';
+import { backendOption, checkOutputDir, readOptionsFrom } from '../io.js';
 import { parseNumberFlag, readInput } from '../parse.js';
 
 function readFit(path: string): FitResult {
@@ -62,6 +62,10 @@ export function register(program: Command): void {
     .addOption(backendOption())
     .addOption(new Option('--quiet', 'no progress on stderr'))
     .action(async (o) => {
+      checkOutputDir('--out', o.out, REPORT_FILES, [
+        ...(o.fit as string[]).map((path) => ({ flag: '--fit', path })),
+        { flag: '--quotes', path: o.quotes },
+      ]);
       const fits = (o.fit as string[]).map(readFit);
       const models = fits.map((f) => f.model);
       const dup = models.find((m, i) => models.indexOf(m) !== i);
@@ -78,14 +82,16 @@ export function register(program: Command): void {
       }
       if (read.quotes.length === 0) throw new UserError(`${o.quotes}: no readable quote (first problem: ${read.errors[0]?.message ?? 'empty'})`);
       const quotes = withExpiryDates(text, read.quotes);
-      // A fit made from another file would silently join the wrong rows: refuse.
-      const rows = new Set(quotes.map((q) => q.row));
-      for (const f of fits) {
-        const missing = f.residuals.filter((r) => !rows.has(r.row));
-        if (missing.length) {
-          throw new UserError(`${o.quotes}: ${f.model} fit has residuals for row(s) ${missing.slice(0, 5).map((r) => r.row).join(', ')} not in this file; is it the file the fit was made from?`);
-        }
-      }
+      // A fit made from another file would silently join the wrong rows: every residual row must
+      // be in this file with the same market IV (and strike, expiry where the fit carries them).
+      fits.forEach((f, i) => {
+        const bad = residualMismatches(f, quotes);
+        if (bad.length === 0) return;
+        const first = bad.slice(0, 3).map((b) => `row ${b.row} ${b.what}`).join('; ');
+        throw new UserError(
+          `--quotes ${o.quotes} does not match the ${f.model} fit ${o.fit[i]}: ${first}${bad.length > 3 ? '; ...' : ''} (${bad.length} of ${f.residuals.length} fitted rows differ); is it the file the fit was made from, read with the same --as-of/--spot/--rate/--div?`,
+        );
+      });
       const n = parseNumberFlag('--bootstrap', o.bootstrap)!;
       const threshold = parseNumberFlag('--threshold', o.threshold)!;
       if (!Number.isInteger(n) || n < 0) throw new UserError(`--bootstrap must be a whole number >= 0, got ${o.bootstrap}`);
@@ -101,7 +107,12 @@ export function register(program: Command): void {
         bootstrap: { n, threshold },
         log,
       });
-      const path = writeReport(o.out, data);
+      let path: string;
+      try {
+        path = writeReport(o.out, data);
+      } catch (e) {
+        throw new UserError(`--out ${o.out}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
       process.stdout.write(`${path}\n`);
     });
 }
