@@ -44,7 +44,10 @@ export interface CalibrateOptions {
   backend?: BackendRequest | Backend;
   /** Default 'iv'. */
   objective?: ObjectiveKind;
-  /** Parameters to start from (missing ones take the model's initial value), or a previous fit (warm start). */
+  /**
+   * Parameters to start from, or a previous fit (warm start). Missing ones take the model's initial
+   * value, logged and listed in the result's `start_defaults`; a value that is not a number is an error.
+   */
   start?: Record<string, number> | PriorSource;
   /** A previous fit whose parameters and covariance become a Gaussian prior (MAP fit). */
   prior?: PriorSource;
@@ -72,8 +75,17 @@ function isFit(s: unknown): s is PriorSource {
   return typeof s === 'object' && s !== null && 'model' in s && 'params' in s && typeof (s as PriorSource).params === 'object';
 }
 
-function startVector(model: Model, bounds: Bounds, opts: CalibrateOptions): { p: Float64Array; kind: StartKind } {
-  let values: Record<string, number> = {};
+/**
+ * The start in model units. Parameters a given start leaves out take the model's initial value and
+ * are listed in `defaulted` (logged, and reported as `start_defaults`); a value that is not a
+ * number, or outside the bounds, is an error naming the parameter.
+ */
+function startVector(
+  model: Model,
+  bounds: Bounds,
+  opts: CalibrateOptions,
+): { p: Float64Array; kind: StartKind; defaulted: Record<string, number> } {
+  let values: Record<string, unknown> = {};
   let kind: StartKind = 'default';
   if (opts.start !== undefined) {
     if (isFit(opts.start)) {
@@ -87,6 +99,7 @@ function startVector(model: Model, bounds: Bounds, opts: CalibrateOptions): { p:
         throw new CalibrationInputError(
           `start is a ${opts.start.model} fit, but the model being calibrated is ${model.name}` +
             (model.nested ? ` (a ${model.nested.base} fit is accepted: ${model.name} extends it)` : ''),
+          'start',
         );
       } else {
         values = opts.start.params;
@@ -100,17 +113,30 @@ function startVector(model: Model, bounds: Bounds, opts: CalibrateOptions): { p:
     values = opts.prior.params;
     kind = 'prior';
   }
+  // Values taken from the prior are the prior's problem (priorFromFit has checked them already).
+  const subject = kind === 'prior' ? 'prior' : 'start';
   const names = model.params.map((s) => s.name);
   const unknown = Object.keys(values).filter((k) => !names.includes(k));
-  if (unknown.length) throw new CalibrationInputError(`start: unknown ${model.name} parameter(s) ${unknown.join(', ')}; expected ${names.join(', ')}`);
+  if (unknown.length) {
+    throw new CalibrationInputError(`${subject}: unknown ${model.name} parameter(s) ${unknown.join(', ')}; expected ${names.join(', ')}`, subject);
+  }
+  const defaulted: Record<string, number> = {};
   const p = Float64Array.from(model.params, (s, i) => {
-    const v = values[s.name] ?? s.initial;
-    if (!Number.isFinite(v) || v < bounds.lower[i] || v > bounds.upper[i]) {
-      throw new CalibrationInputError(`start ${s.name}=${v} is outside the bounds [${bounds.lower[i]}, ${bounds.upper[i]}]`);
+    const given = values[s.name];
+    if (given === undefined) {
+      if (opts.start !== undefined) defaulted[s.name] = s.initial;
+      return s.initial;
     }
-    return v;
+    if (typeof given !== 'number' || !Number.isFinite(given)) {
+      const shown = typeof given === 'number' ? String(given) : JSON.stringify(given);
+      throw new CalibrationInputError(`${subject} ${s.name} is not a number (got ${shown})`, subject);
+    }
+    if (given < bounds.lower[i] || given > bounds.upper[i]) {
+      throw new CalibrationInputError(`${subject} ${s.name}=${given} is outside the bounds [${bounds.lower[i]}, ${bounds.upper[i]}]`, subject);
+    }
+    return given;
   });
-  return { p, kind };
+  return { p, kind, defaulted };
 }
 
 /**
@@ -159,6 +185,11 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
   const bounds = resolveBounds(model, opts.bounds);
   const priorInfo = opts.prior ? priorFromFit(model, opts.prior, bounds) : undefined;
   const start = startVector(model, bounds, opts);
+  const defaultedNames = Object.keys(start.defaulted);
+  if (defaultedNames.length) {
+    const values = defaultedNames.map((k) => `${k}=${start.defaulted[k]}`).join(', ');
+    log(`start: ${defaultedNames.join(', ')} not given; ${defaultedNames.length > 1 ? 'they start' : 'it starts'} at the ${model.name} default (${values})`);
+  }
   const prep = prepareQuotes(quotes);
   if (prep.m < P && !priorInfo) {
     throw new CalibrationInputError(`${prep.m} usable quote(s) cannot determine ${P} ${model.name} parameters (need at least ${P}, or a prior)`);
@@ -410,6 +441,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       jacobian: fit.jacobian,
       bounds: Object.fromEntries(names.map((n, i) => [n, [bounds.lower[i], bounds.upper[i]] as [number, number]])),
       prior: priorInfo !== undefined,
+      ...(defaultedNames.length ? { start_defaults: { ...start.defaulted } } : {}),
     };
   } finally {
     pricer.dispose();

@@ -53,23 +53,34 @@ export interface PriorSource {
 /** A Gaussian prior in z from a previous fit: mean at its parameters, covariance mapped into z. */
 export function priorFromFit(model: Model, fit: PriorSource, bounds: Bounds): { prior: GaussianPrior; noise: number } {
   if (fit.model !== model.name) {
-    throw new CalibrationInputError(`prior is a ${fit.model} fit, but the model being calibrated is ${model.name}`);
+    throw new CalibrationInputError(`prior is a ${fit.model} fit, but the model being calibrated is ${model.name}`, 'prior');
   }
   const p = model.params.length;
   const mean = Float64Array.from(model.params, (s) => {
-    const v = fit.params?.[s.name];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new CalibrationInputError(`prior fit has no value for ${s.name}`);
+    const v: unknown = fit.params?.[s.name];
+    if (v === undefined) throw new CalibrationInputError(`prior fit has no value for ${s.name}`, 'prior');
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new CalibrationInputError(`prior ${s.name} is not a number (got ${typeof v === 'number' ? String(v) : JSON.stringify(v)})`, 'prior');
+    }
     return v;
   });
   const C = fit.covariance;
   if (!Array.isArray(C) || C.length !== p || C.some((row) => !Array.isArray(row) || row.length !== p)) {
-    throw new CalibrationInputError(`prior fit has no ${p}x${p} covariance (was it fitted without enough quotes?)`);
+    throw new CalibrationInputError(`prior fit has no ${p}x${p} covariance (was it fitted without enough quotes?)`, 'prior');
+  }
+  for (let a = 0; a < p; a++) {
+    for (let b = 0; b < p; b++) {
+      const c: unknown = C[a][b];
+      if (typeof c !== 'number' || !Number.isFinite(c)) {
+        throw new CalibrationInputError(`prior covariance[${a}][${b}] is not a number (got ${JSON.stringify(c)})`, 'prior');
+      }
+    }
   }
   for (let i = 0; i < p; i++) {
     const lo = bounds.lower[i];
     const hi = bounds.upper[i];
     if (!(mean[i] > lo && mean[i] < hi)) {
-      throw new CalibrationInputError(`prior ${model.params[i].name}=${mean[i]} is not strictly inside the bounds [${lo}, ${hi}]`);
+      throw new CalibrationInputError(`prior ${model.params[i].name}=${mean[i]} is not strictly inside the bounds [${lo}, ${hi}]`, 'prior');
     }
   }
   const zMean = toUnconstrained(mean, bounds);
@@ -77,8 +88,8 @@ export function priorFromFit(model: Model, fit: PriorSource, bounds: Bounds): { 
   const Sz = new Float64Array(p * p);
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) Sz[a * p + b] = C[a][b] / (d[a] * d[b]);
   const chol = cholesky(Sz, p);
-  if (!chol) throw new CalibrationInputError('prior covariance is not positive definite');
+  if (!chol) throw new CalibrationInputError('prior covariance is not positive definite', 'prior');
   const noise = fit.noise;
-  if (typeof noise !== 'number' || !(noise > 0)) throw new CalibrationInputError('prior fit has no positive noise (residual scale)');
+  if (typeof noise !== 'number' || !(noise > 0)) throw new CalibrationInputError('prior fit has no positive noise (residual scale)', 'prior');
   return { prior: { mean: zMean, chol }, noise };
 }

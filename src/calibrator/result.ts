@@ -51,4 +51,6 @@ export interface CalibrationResult {
   bounds: Record<string, [number, number]>;
   /** Whether a prior made this a MAP fit. */
   prior: boolean;
+  /** Parameters a given start (`--start`) left out, with the model defaults they started from; absent when none. */
+  start_defaults?: Record<string, number>;
 }

@@ -12,9 +12,16 @@ export interface Bounds {
   upper: Float64Array;
 }
 
-/** Thrown for contradictory or invalid bounds and starts; the CLI turns it into a one-line error. */
+/**
+ * Thrown for contradictory or invalid bounds, starts, priors and quote sets; the CLI turns it into
+ * a one-line error. `subject` says when the fault is in the start or the prior rather than the
+ * quotes, so the CLI names the flag and file they came from.
+ */
 export class CalibrationInputError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly subject?: 'start' | 'prior',
+  ) {
     super(message);
     this.name = 'CalibrationInputError';
   }

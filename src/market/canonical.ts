@@ -4,7 +4,8 @@
  * Columns (header names case-insensitive, any order; unknown columns are ignored):
  * - `expiry`: years to expiry (a number) or an ISO-8601 date/time. An ISO expiry is measured
  *   ACT/365 from `asOf` when given, else from the row's `timestamp`. A date without a time is
- *   00:00 UTC; a time without a zone is UTC.
+ *   00:00 UTC; a time without a zone is UTC. More than MAX_EXPIRY_YEARS (100) years is a bad
+ *   field, with a hint at the unit: 20260630 is a compact date, 30 may be days.
  * - `strike`; `type`: call/put, c/p (any case).
  * - price: `price`, else `mid`, else the mid of `bid` and `ask` (present value, quote currency).
  * - underlying: `forward`, or `spot` with `rate` and `div` (continuously compounded). `spot`,
@@ -12,6 +13,13 @@
  *   forward = spot * exp((rate - div) * T); discount = exp(-rate * T). An optional `discount`
  *   column (a factor in (0, 1.5]) sets the rate instead: rate = -ln(discount) / T.
  * - optional: `iv`, `weight`, `open_interest`, `volume`, `timestamp`, `venue`, `underlying`.
+ * - written by `volfit normalize` and read back so that normalizing its output reproduces it:
+ *   `expiry_date` (an ISO date; labels a years `expiry`, ignored beside an ISO one), `venue_iv`
+ *   (the venue's own IV), `source_row` (the row of the venue file the quote came from).
+ *
+ * Each field has one column: two aliases of the same field (`type` and `option_type`) are a
+ * format error, not a silent choice. Different fields follow a documented precedence per row
+ * (price > mid > bid/ask mid; forward > spot, rate, div; discount > rate).
  *
  * Rows are numbered 1.. over the data records (header excluded, blank lines skipped). A bad field
  * never throws: the row lands in `errors` naming the row and field, so callers such as
@@ -25,7 +33,8 @@ import { looksLikeDate, parseIsoUtc, yearFraction365 } from './time.js';
 export interface Quote {
   row: number;
   T: number;
-  expiry: string /* ISO or the number as given */;
+  /** The expiry as given (ISO or the years), or the `expiry_date` beside a years `expiry`. */
+  expiry: string;
   strike: number;
   isCall: boolean;
   price: number;
@@ -43,6 +52,10 @@ export interface Quote {
   timestamp?: string;
   venue?: string;
   underlying?: string;
+  /** The venue's own implied vol (`venue_iv`, as `volfit normalize` writes it). */
+  venueIv?: number;
+  /** Row of the venue file the quote came from (`source_row`, as `volfit normalize` writes it). */
+  sourceRow?: number;
 }
 
 export interface RowError {
@@ -73,7 +86,10 @@ export class CanonicalFormatError extends MarketFormatError {
   }
 }
 
-/** Accepted header names per field, first match wins. */
+/** Above this many years an expiry is taken for a unit mistake (days, a compact date), not an option. */
+export const MAX_EXPIRY_YEARS = 100;
+
+/** Accepted header names per field; a file may use one of them per field (two is a format error). */
 export const CANONICAL_COLUMNS = {
   expiry: ['expiry', 'expiration', 'maturity'],
   strike: ['strike'],
@@ -94,15 +110,28 @@ export const CANONICAL_COLUMNS = {
   timestamp: ['timestamp'],
   venue: ['venue'],
   underlying: ['underlying'],
+  expiryDate: ['expiry_date'],
+  venueIv: ['venue_iv'],
+  sourceRow: ['source_row'],
 } as const;
 
 type Field = keyof typeof CANONICAL_COLUMNS;
 type Columns = Partial<Record<Field, number>>;
 
+/** A field as errors name it: its canonical column name. */
+const fieldName = (f: Field): string => CANONICAL_COLUMNS[f][0];
+
 function locateColumns(table: Table, opts: ReadOptions): Columns {
   const cols: Columns = {};
   for (const f of Object.keys(CANONICAL_COLUMNS) as Field[]) {
-    const c = findColumn(table, CANONICAL_COLUMNS[f]);
+    const names = CANONICAL_COLUMNS[f] as readonly string[];
+    const present = names.filter((n) => table.index.has(n));
+    if (present.length > 1) {
+      throw new CanonicalFormatError(
+        `columns "${present[0]}" and "${present[1]}" are two names for the ${fieldName(f)} column: keep one (volfit will not choose between them)`,
+      );
+    }
+    const c = findColumn(table, names);
     if (c !== undefined) cols[f] = c;
   }
   const found = `found: ${table.header.filter((h) => h !== '').join(', ') || '(none)'}`;
@@ -144,9 +173,10 @@ class FieldError {
 
 type Check = 'positive' | 'nonnegative' | 'finite';
 
-function num(row: string[], cols: Columns, f: Field, check: Check): number | undefined {
-  const text = cell(row, cols[f]);
+function num(row: string[], cols: Columns, field: Field, check: Check): number | undefined {
+  const text = cell(row, cols[field]);
   if (text === '') return undefined;
+  const f = fieldName(field);
   const x = parseNumber(text);
   if (x === null) {
     const hint = looksLikeDate(text) ? ' (a date where a number is expected)' : '';
@@ -164,6 +194,18 @@ function parseType(text: string): boolean {
   throw new FieldError('type', text === '' ? 'type is empty (call/put/c/p)' : `type "${text}" is not call/put/c/p`);
 }
 
+/** The message for a numeric expiry above MAX_EXPIRY_YEARS, with a guess at the unit meant. */
+function expiryUnitMessage(text: string, years: number): string {
+  const base = `expiry ${text} years? expiry is in years (at most ${MAX_EXPIRY_YEARS}) or an ISO date`;
+  const compact = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
+  if (compact) {
+    const iso = `${compact[1]}-${compact[2]}-${compact[3]}`;
+    if (parseIsoUtc(iso) !== null) return `${base}; ${text} looks like a compact date, write ${iso}`;
+  }
+  if (years <= 365 * MAX_EXPIRY_YEARS) return `${base}; if ${text} is days, that is ${Number((years / 365).toPrecision(6))} years`;
+  return base;
+}
+
 function parseRow(row: string[], n: number, cols: Columns, opts: ReadOptions, asOfMs: number | undefined): Quote {
   const timestamp = cell(row, cols.timestamp) || undefined;
   let tsMs: number | undefined;
@@ -176,6 +218,7 @@ function parseRow(row: string[], n: number, cols: Columns, opts: ReadOptions, as
   const expiry = cell(row, cols.expiry);
   if (expiry === '') throw new FieldError('expiry', 'expiry is empty');
   let T = parseNumber(expiry);
+  let label = expiry;
   if (T === null) {
     const e = parseIsoUtc(expiry);
     if (e === null) throw new FieldError('expiry', `expiry "${expiry}" is neither years nor an ISO date`);
@@ -184,6 +227,16 @@ function parseRow(row: string[], n: number, cols: Columns, opts: ReadOptions, as
       throw new FieldError('expiry', `expiry "${expiry}" is a date: give --as-of or a timestamp column`);
     }
     T = yearFraction365(ref, e);
+    if (T > MAX_EXPIRY_YEARS) {
+      throw new FieldError('expiry', `expiry ${expiry} is ${Math.round(T)} years after the valuation time (more than ${MAX_EXPIRY_YEARS}); check the date and the as-of time`);
+    }
+  } else {
+    if (T > MAX_EXPIRY_YEARS) throw new FieldError('expiry', expiryUnitMessage(expiry, T));
+    const date = cell(row, cols.expiryDate);
+    if (date !== '') {
+      if (parseIsoUtc(date) === null) throw new FieldError('expiry_date', `expiry_date "${date}" is not an ISO date/time`);
+      label = date;
+    }
   }
   if (!(T > 0)) throw new FieldError('expiry', `expiry is not after the valuation time (T = ${T} years)`, 'expired');
 
@@ -220,7 +273,7 @@ function parseRow(row: string[], n: number, cols: Columns, opts: ReadOptions, as
     throw new FieldError('rate', `discount exp(-rate*T) is not a usable number (${discount})`);
   }
 
-  const q: Quote = { row: n, T, expiry, strike, isCall, price, forward, discount, rate, div };
+  const q: Quote = { row: n, T, expiry: label, strike, isCall, price, forward, discount, rate, div };
   if (bid !== undefined) q.bid = bid;
   if (ask !== undefined) q.ask = ask;
   if (spot !== undefined) q.spot = spot;
@@ -237,6 +290,13 @@ function parseRow(row: string[], n: number, cols: Columns, opts: ReadOptions, as
   if (venue) q.venue = venue;
   const und = cell(row, cols.underlying);
   if (und) q.underlying = und;
+  const venueIv = num(row, cols, 'venueIv', 'nonnegative');
+  if (venueIv !== undefined) q.venueIv = venueIv;
+  const sourceRow = num(row, cols, 'sourceRow', 'positive');
+  if (sourceRow !== undefined) {
+    if (!Number.isInteger(sourceRow)) throw new FieldError('source_row', `source_row ${sourceRow} is not a row number`);
+    q.sourceRow = sourceRow;
+  }
   return q;
 }
 

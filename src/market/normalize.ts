@@ -246,7 +246,7 @@ function summary(
 function toCsv(quotes: NormalizedQuote[]): string {
   const factorNames = [...new Set(quotes.flatMap((q) => Object.keys(q.weightFactors)))];
   const extra: Record<string, (q: Quote) => number | string | undefined> = {
-    source_row: (q) => q.row,
+    source_row: (q) => q.sourceRow ?? q.row, // a canonical input's own source_row: the venue file's row
     log_moneyness: (q) => (q as NormalizedQuote).logMoneyness,
     total_variance: (q) => (q as NormalizedQuote).totalVariance,
     vega: (q) => (q as NormalizedQuote).vega,

@@ -37,6 +37,10 @@ export function readTable(
     throw makeError(`unparseable CSV: ${(e as Error).message}`);
   }
   if (records.length === 0) throw makeError('empty file: no header row');
+  const delimiter = foreignDelimiter(records[0]);
+  if (delimiter) {
+    throw makeError(`the file looks ${delimiter}-delimited; volfit reads comma-separated CSV (decimal point '.', one header line)`);
+  }
   const header = records[0].map((h) => h.trim().toLowerCase());
   const index = new Map<string, number>();
   header.forEach((h, i) => {
@@ -45,6 +49,20 @@ export function readTable(
     index.set(h, i);
   });
   return { header, rows: records.slice(1), index };
+}
+
+/**
+ * ';' or tab when a one-cell header holds that character and no comma: a file exported with another
+ * delimiter (a European spreadsheet's ';', a TSV), which would otherwise read as one column and
+ * fail with a puzzling "missing column". Such files are refused rather than guessed at: a
+ * ;-delimited file often writes decimals with a comma (1,5), which no delimiter guess would fix.
+ */
+function foreignDelimiter(header: string[]): string | undefined {
+  if (header.length !== 1) return undefined;
+  const h = header[0];
+  if (h.includes(';')) return ';';
+  if (h.includes('\t')) return 'tab';
+  return undefined;
 }
 
 /** First of `names` present in the table, or undefined. */

@@ -2,10 +2,12 @@
  * The calibration result as `volfit calibrate` writes it (issue 6), and a reader that checks a
  * fit.json before the report trusts any number in it. Extra fields are kept; the report only
  * needs the ones below. Missing optional parts (history, correlations, stderr) only remove the
- * matching section of the page; a missing required field is a one-line error naming it.
+ * matching section of the page; a missing required field, or a parameter outside its model's
+ * bounds, is a one-line error naming it.
  */
 import { impliedVol } from './black.js';
 import type { ReportQuote } from './types.js';
+import { models } from '../models/index.js';
 
 export interface FitResidual {
   /** 1-based data row of the quote in the quotes CSV the fit was made from. */
@@ -145,6 +147,7 @@ export function parseFitResult(json: unknown, source = 'fit'): FitResult {
     if (typeof v !== 'number' || !Number.isFinite(v)) bad(`params.${k}`, `must be a finite number, got ${JSON.stringify(v)}`);
     params[k] = v as number;
   }
+  checkParamBounds(model as string, params, bad);
 
   const stderr: Record<string, number | null> = {};
   if (json.stderr !== undefined && json.stderr !== null) {
@@ -233,6 +236,27 @@ export function parseFitResult(json: unknown, source = 'fit'): FitResult {
     message: typeof json.message === 'string' ? json.message : undefined,
     bounds: parseBounds(json.bounds),
   };
+}
+
+/**
+ * A fitted parameter outside its model's hard bounds (a negative variance, a correlation beyond
+ * +-1) is not a fit volfit can make or price: refused, naming the parameter. Black fits (one vol
+ * per expiry) need positive vols; models volfit does not know are left to the page (no pricer).
+ */
+function checkParamBounds(model: string, params: Record<string, number>, bad: (field: string, what: string) => never): void {
+  if (model === 'black') {
+    for (const [k, v] of Object.entries(params)) if (!(v > 0)) bad(`params.${k}`, `is a Black vol and must be positive, got ${v}`);
+    return;
+  }
+  const key = model.toLowerCase();
+  if (!Object.hasOwn(models, key)) return;
+  const m = models[key];
+  for (const spec of m.params) {
+    const v = params[spec.name];
+    if (v !== undefined && (v < spec.lower || v > spec.upper)) {
+      bad(`params.${spec.name}`, `= ${v} is outside the ${m.name} bounds [${spec.lower}, ${spec.upper}] (${spec.description})`);
+    }
+  }
 }
 
 function parseBounds(v: unknown): Record<string, [number, number]> | undefined {

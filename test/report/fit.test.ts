@@ -62,6 +62,25 @@ describe('parseFitResult', () => {
     expect(() => parseFitResult(json, 'fit.json')).toThrow(`fit.json: field '${field}'`);
   });
 
+  it.each([
+    [{ v0: -0.01 }, 'params.v0', /-0\.01 is outside the heston bounds \[0\.000001, 4\] \(initial variance\)/],
+    [{ theta: 0 }, 'params.theta', /outside the heston bounds/],
+    [{ rho: 1.5 }, 'params.rho', /1\.5 is outside the heston bounds \[-0\.999, 0\.999\]/],
+    [{ kappa: 1e6 }, 'params.kappa', /outside the heston bounds/],
+  ])('refuses a parameter outside its model bounds %#', (bad, field, message) => {
+    const json = { ...good, params: { ...good.params, ...bad } };
+    expect(() => parseFitResult(json, 'fit.json')).toThrow(`fit.json: field '${field}'`);
+    expect(() => parseFitResult(json, 'fit.json')).toThrow(message);
+  });
+
+  it('checks bounds by the model named in the fit; Black vols must be positive; unknown models pass', () => {
+    expect(() => parseFitResult({ ...good, model: 'Bates', params: { ...good.params, lambda: -1, muJ: 0, sigmaJ: 0.1 } })).toThrow("field 'params.lambda'");
+    expect(() => parseFitResult({ ...good, model: 'black', params: { '2026-01-30': 0.5, '2026-02-27': -0.1 } })).toThrow("field 'params.2026-02-27'");
+    expect(parseFitResult({ ...good, model: 'black', params: { '2026-01-30': 0.5 } }).params).toEqual({ '2026-01-30': 0.5 });
+    expect(parseFitResult({ ...good, model: 'sabr', params: { alpha: -1 } }).params).toEqual({ alpha: -1 });
+    expect(parseFitResult({ ...good, model: 'constructor', params: { alpha: -1 } }).model).toBe('constructor');
+  });
+
   it('never crashes on arbitrary JSON: a fit or a FitFormatError', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {

@@ -10,7 +10,7 @@ import { stderrLogger } from '../../backends/backend.js';
 import { UserError } from '../errors.js';
 import { backendOption, checkOutputFile, emit, readOptionsFrom, withReadOptions, writeOutput } from '../io.js';
 import { MC_CALIBRATION_DEFAULTS, pricerFactoryFor } from '../../calibrator/pricers.js';
-import { parseKeyValues, readInput } from '../parse.js';
+import { parseIntegerFlag, parseKeyValues, readInput } from '../parse.js';
 
 /** A previous fit's JSON (for --start and --prior), checked enough to give a one-line error. */
 function readFit(flag: string, path: string): PriorSource {
@@ -28,10 +28,19 @@ function readFit(flag: string, path: string): PriorSource {
   return fit as PriorSource;
 }
 
-/** An integer flag in [min, max] (Monte Carlo settings), as a one-line error otherwise. */
-function intFlag(flag: string, value: string, min: number, max: number): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < min || x > max) throw new UserError(`${flag} must be an integer in [${min}, ${max}], got '${value}'`);
+/**
+ * Fewest Monte Carlo paths and steps a calibration accepts: below them the prices' noise and
+ * discretisation bias swamp the smile (2 paths, 1 step fit anything and "converge"), so the fit
+ * would report a convergence that means nothing.
+ */
+export const MC_CALIBRATION_MINIMUM = { paths: 1024, steps: 8 } as const;
+
+/** An integer flag in [min, max] (Monte Carlo settings), and at least `least` (why: `what`), as a one-line error otherwise. */
+function intFlag(flag: string, value: string, min: number, max: number, least?: { n: number; what: string }): number {
+  const x = parseIntegerFlag(flag, value, min, max);
+  if (least && x < least.n) {
+    throw new UserError(`${flag} ${value} is too few: a Monte Carlo fit needs at least ${least.n} ${least.what} to resolve the prices it fits`);
+  }
   return x;
 }
 
@@ -66,8 +75,8 @@ export function register(program: Command): void {
       .option('--feller', 'penalise violations of the model constraints (Heston/Bates: Feller)')
       // Models without a characteristic function (rbergomi) are priced by Monte Carlo with common
       // random numbers (one seed for the whole fit); COS models ignore these three flags.
-      .option('--paths <n>', 'Monte Carlo paths per evaluation (rbergomi)', String(MC_CALIBRATION_DEFAULTS.paths))
-      .option('--steps <n>', 'Monte Carlo time steps over the longest expiry (rbergomi, at most 512)', String(MC_CALIBRATION_DEFAULTS.steps))
+      .option('--paths <n>', `Monte Carlo paths per evaluation (rbergomi, at least ${MC_CALIBRATION_MINIMUM.paths})`, String(MC_CALIBRATION_DEFAULTS.paths))
+      .option('--steps <n>', `Monte Carlo time steps over the longest expiry (rbergomi, ${MC_CALIBRATION_MINIMUM.steps} to 512)`, String(MC_CALIBRATION_DEFAULTS.steps))
       .option('--seed <n>', 'Monte Carlo seed, fixed for the whole fit (rbergomi)', String(MC_CALIBRATION_DEFAULTS.seed))
       .option('--json', 'print the result JSON instead of a summary')
       .option('--out <file>', 'also write the result JSON here (usable as --start/--prior later)')
@@ -84,11 +93,16 @@ export function register(program: Command): void {
       const text = readInput(o.input);
       const model = getModel(o.model);
       let start: Record<string, number> | PriorSource | undefined;
+      const startIsFile = o.start !== undefined && (/\.json$/i.test(o.start) || existsSync(o.start));
       if (o.start !== undefined) {
         start = startIsFile ? readFit('--start', o.start) : parseKeyValues('--start', o.start);
       }
       const prior = o.prior !== undefined ? readFit('--prior', o.prior) : undefined;
-      const mc = { paths: intFlag('--paths', o.paths, 2, 2 ** 31), steps: intFlag('--steps', o.steps, 1, 512), seed: intFlag('--seed', o.seed, 0, 2 ** 32 - 1) };
+      const mc = {
+        paths: intFlag('--paths', o.paths, 2, 2 ** 31, { n: MC_CALIBRATION_MINIMUM.paths, what: 'paths' }),
+        steps: intFlag('--steps', o.steps, 1, 512, { n: MC_CALIBRATION_MINIMUM.steps, what: 'time steps' }),
+        seed: intFlag('--seed', o.seed, 0, 2 ** 32 - 1),
+      };
       const t0 = Date.now();
       let lastPrint = 0;
       let result: CalibrationResult;
@@ -117,6 +131,9 @@ export function register(program: Command): void {
           },
         });
       } catch (e) {
+        // A fault in the start or prior names that flag and its file, not the quotes.
+        if (e instanceof CalibrationInputError && e.subject === 'start') throw new UserError(`--start${startIsFile ? ` ${o.start}` : ''}: ${e.message}`);
+        if (e instanceof CalibrationInputError && e.subject === 'prior') throw new UserError(`--prior ${o.prior}: ${e.message}`);
         if (e instanceof CalibrationInputError || e instanceof CanonicalFormatError) throw new UserError(`${o.input}: ${e.message}`);
         throw e;
       }

@@ -11,7 +11,7 @@ import { mcEngine, MC_CLI_DEFAULTS } from '../../engines/mc/index.js';
 import { quoteSetOf, type QuoteSet, type SurfacePricer } from '../../engines/pricer.js';
 import { CanonicalFormatError, parseCanonicalTable, type CanonicalReadResult, type ReadOptions } from '../../market/canonical.js';
 import { MarketFormatError } from '../../market/errors.js';
-import { readTable } from '../../market/table.js';
+import { parseNumber, readTable } from '../../market/table.js';
 import { getModel } from '../../models/index.js';
 import { paramVector, type Model } from '../../models/types.js';
 import { UserError } from '../errors.js';
@@ -36,14 +36,14 @@ export const PRICE_ENGINES: Record<string, (o: { paths: string; steps: string; s
 };
 
 function positiveInteger(flag: string, value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x <= 0) throw new UserError(`${flag} must be a positive integer, got '${value}'`);
+  const x = parseNumber(value);
+  if (x === null || !Number.isInteger(x) || x <= 0) throw new UserError(`${flag} must be a positive integer, got '${value}'`);
   return x;
 }
 
 function nonNegativeInteger(flag: string, value: string): number {
-  const x = Number(value);
-  if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new UserError(`${flag} must be an integer in [0, 2^32), got '${value}'`);
+  const x = parseNumber(value);
+  if (x === null || !Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new UserError(`${flag} must be an integer in [0, 2^32), got '${value}'`);
   return x;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The canonical quote CSV as a venue: rows come from parseCanonicalTable; rows it rejects become
  * exclusions (invalid_input with the field, or expired). Forward and discount are the rows' own;
- * a parity fit per expiry is reported beside them as a check.
+ * a parity fit per expiry is reported beside them as a check. A file written by `volfit normalize`
+ * keeps its `expiry_date`, `venue_iv` and `source_row`, so normalizing it again reproduces it.
  */
 import { parseCanonicalTable, type ReadOptions } from '../canonical.js';
 import type { Table } from '../table.js';
@@ -26,6 +27,7 @@ export function readCanonicalVenue(table: Table, opts: CanonicalVenueOptions): V
       ? { row: e.row, reason: 'expired', field: e.field, detail: e.message }
       : { row: e.row, reason: 'invalid_input', field: e.field, detail: e.message },
   );
+  const hasVenueIv = table.index.has('venue_iv');
   let asOfMs = opts.asOf !== undefined ? (parseIsoUtc(opts.asOf) ?? undefined) : undefined;
   const candidates: Candidate[] = quotes.map((q) => {
     const c: Candidate = { ...q };
@@ -33,10 +35,11 @@ export function readCanonicalVenue(table: Table, opts: CanonicalVenueOptions): V
     if (ts !== null) c.timestampMs = ts;
     const e = parseIsoUtc(q.expiry);
     if (e !== null) c.expiryMs = e;
-    if (q.iv !== undefined) {
-      c.venueIv = q.iv; // the file's IV is kept for comparison; ours is recomputed
-      delete c.iv;
-    }
+    // The venue's IV is kept for comparison (a `venue_iv` column, as normalize writes it, even
+    // where blank; else the file's `iv`); ours is recomputed.
+    const venueIv = hasVenueIv ? q.venueIv : q.iv;
+    if (venueIv !== undefined) c.venueIv = venueIv;
+    delete c.iv;
     return c;
   });
   if (asOfMs === undefined) {
