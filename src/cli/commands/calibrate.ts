@@ -93,7 +93,6 @@ export function register(program: Command): void {
       const text = readInput(o.input);
       const model = getModel(o.model);
       let start: Record<string, number> | PriorSource | undefined;
-      const startIsFile = o.start !== undefined && (/\.json$/i.test(o.start) || existsSync(o.start));
       if (o.start !== undefined) {
         start = startIsFile ? readFit('--start', o.start) : parseKeyValues('--start', o.start);
       }
