@@ -51,6 +51,7 @@ export async function run(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   recordResults(rows, 'startup', [
     `Median of ${RUNS} process runs of the shipped CLI (bin/volfit.js over dist/); overhead = time - node -e 0. Target: overhead < 0.15 s.`,
-    'Commands import their work lazily: --help loads commander and the option tables only.',
+    'Commands import their work lazily: --help loads commander and the command summaries only (9 modules; 424 before).',
+    'Before lazy loading (2026-12-03, same machine): --help 0.532 s, iv 0.603 s, normalize 0.534 s (overhead 0.46-0.53 s).',
   ]);
 }

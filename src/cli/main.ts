@@ -6,9 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { releaseGpu, setGpuVerbose } from '../backends/webgpu/device.js';
 import { BackendUnavailableError, stderrLogger } from '../backends/backend.js';
 import { UserError } from './errors.js';
-import { commands } from './commands/index.js';
+import { commands, requestedCommand, type CommandEntry } from './commands/index.js';
 
-export function buildProgram(): Command {
+/**
+ * The program with `only` registered in full (its module loaded), or, without it, every command
+ * as a name and summary for `volfit --help` and the unknown-command error.
+ */
+export async function buildProgram(only?: CommandEntry | 'all'): Promise<Command> {
   const program = new Command('volfit')
     .description('Calibrate option-pricing models to market quotes on the GPU (WebGPU) with an f64 CPU twin.')
     .option('--verbose', 'print WebGPU discovery detail and the native driver messages on stderr')
@@ -16,12 +20,15 @@ export function buildProgram(): Command {
     // Commander's own parse errors as one line, like every other user error.
     .configureOutput({ outputError: (text, write) => write(`volfit: ${text.trim().replace(/\s*\n\s*/g, ' ')} (see volfit --help)\n`) })
     .hook('preAction', (cmd) => setGpuVerbose(!!cmd.opts().verbose, stderrLogger));
-  for (const register of commands) register(program);
+  for (const entry of commands) {
+    if (only === 'all' || only === entry) (await entry.load()).register(program);
+    else if (!only) program.command(entry.name).description(entry.summary);
+  }
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(requestedCommand(argv.slice(2)));
   try {
     await program.parseAsync(argv);
     return 0;

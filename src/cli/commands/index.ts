@@ -1,10 +1,28 @@
 import type { Command } from 'commander';
-import { register as calibrate } from './calibrate.js';
-import { register as iv } from './iv.js';
-import { register as normalize } from './normalize.js';
-import { register as price } from './price.js';
-import { register as report } from './report.js';
-import { register as demo } from './demo.js';
 
-/** Every CLI command, in help order. Add one line per new command. */
-export const commands: Array<(program: Command) => void> = [iv, normalize, price, calibrate, report, demo];
+/**
+ * Every CLI command, in help order, with the summary `volfit --help` shows. A command's module
+ * (its options and the library code behind it) is imported only when that command runs, so
+ * start-up stays short: `volfit --help` loads none of them. Add one entry per new command.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<{ register: (program: Command) => void }>;
+}
+
+export const commands: CommandEntry[] = [
+  { name: 'iv', summary: 'implied volatility (Black-76) of every quote in a canonical quote CSV', load: () => import('./iv.js') },
+  { name: 'normalize', summary: 'read a venue file (Deribit, CBOE chain, canonical CSV) into one clean, weighted canonical quote set', load: () => import('./normalize.js') },
+  { name: 'price', summary: 'model prices and implied vols (Heston, Bates, Merton) of a strike strip or a quote CSV', load: () => import('./price.js') },
+  { name: 'calibrate', summary: 'fit Heston, Bates, Merton or rough Bergomi (Monte Carlo) to a canonical quote CSV (weighted least squares in IV or price)', load: () => import('./calibrate.js') },
+  { name: 'report', summary: 'write a self-contained HTML calibration report (smiles, residuals, parameters, convergence, Greeks, data)', load: () => import('./report.js') },
+  { name: 'demo', summary: 'fit Black, Heston and Bates to a bundled real Deribit BTC snapshot and write an HTML report', load: () => import('./demo.js') },
+];
+
+/** The command a command line asks for (`volfit [--verbose] NAME ...`, `volfit help NAME`). */
+export function requestedCommand(args: string[]): CommandEntry | undefined {
+  const words = args.filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return commands.find((c) => c.name === name);
+}
