@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordResults, type BenchRow } from './lib/results.js';
+import { PYTHON } from './lib/quantlib.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const RUNS = 15;
@@ -46,7 +47,7 @@ export async function run(): Promise<void> {
     rows.push({ name, seconds: t, node_seconds: node, overhead_s: t - node, target_overhead_s: 0.15 });
     console.log(`${name}: ${t.toFixed(3)} s (node -e 0: ${node.toFixed(3)} s, overhead ${(t - node).toFixed(3)} s)`);
   }
-  const ql = timeIt('python3', ['-c', 'import QuantLib']);
+  const ql = timeIt(PYTHON, ['-c', 'import QuantLib']);
   if (ql !== undefined) rows.push({ name: 'startup python3 import QuantLib (scale)', seconds: ql });
   rmSync(dir, { recursive: true, force: true });
   recordResults(rows, 'startup', [
