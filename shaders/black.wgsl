@@ -5,34 +5,31 @@
 // the f32 error relative to the small normalised quantities instead of to F.
 //!include lib/math.wgsl
 //!include lib/black_otm.wgsl
+//!struct BlackParams
+//!struct BlackRow
+//!struct BlackGreeks
+//!struct BlackIvRow
+//!struct BlackIv
+//!bindings
+// Records and bindings are declared in src/engines/black/gpuLayout.ts.
 
-struct Params {
-  n: u32,
-  max_iter: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
+override WG: u32;  // workgroup size (src/backends/webgpu/kernel.ts)
 
-@group(0) @binding(0) var<storage, read> params: Params;
-@group(0) @binding(1) var<storage, read> rows: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
-
-const WG: u32 = 64u;
-
-// rows[i] = (x <= 0, s > 0, d1 = ln(F/K)/s + s/2 with the row's own sign of ln(F/K), θ = ±1)
-// out[i]  = (b_otm, Φ(θ d1), φ(d1), 0); the CPU assembles price and Greeks.
+// rows[i] = (x <= 0, s > 0, d1 = ln(F/K)/s + s/2 with the row's own sign of ln(F/K), call flag)
+// greeks[i] = (b_otm, Φ(θ d1), φ(d1)), θ = ±1; the CPU assembles price and Greeks.
 @compute @workgroup_size(WG)
 fn price_greeks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
   let r = rows[i];
   var b = 0.0;
-  if (r.y > 0.0) { b = bl_otm(r.x, r.y).x; }
-  out[i] = vec4<f32>(b, vf_norm_cdf(r.w * r.z), vf_norm_pdf(r.z), 0.0);
+  if (r.s > 0.0) { b = bl_otm(r.x, r.s).x; }
+  let theta = select(-1.0, 1.0, r.isCall != 0u);
+  greeks[i] = BlackGreeks(b, vf_norm_cdf(theta * r.d1), vf_norm_pdf(r.d1));
 }
 
-// rows[i] = (x <= 0, ln β, 0, 0) with 0 < β < e^{x/2} the normalised out-of-the-money price.
-// out[i]  = (s, last relative step, iterations, 0).
+// ivRows[i] = (x <= 0, ln β) with 0 < β < e^{x/2} the normalised out-of-the-money price.
+// ivs[i]    = (s, last relative step, iterations).
 // Safeguarded Newton from the inflection point s_c = √(2|x|), where b(s) changes from convex to
 // concave: below b(s_c) on ln b - ln β (nearly linear in the wing), above it on b - β; a step that
 // leaves the bracket found so far bisects instead.
@@ -40,8 +37,8 @@ fn price_greeks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 fn implied_vol(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
-  let x = rows[i].x;
-  let ln_beta = rows[i].y;
+  let x = ivRows[i].x;
+  let ln_beta = ivRows[i].lnBeta;
   let beta = vf_exp(ln_beta);
   let sc = sqrt(-2.0 * x);
   var s = max(sc, 2.5066283 * beta);  // at x = 0, b ≈ s/√(2π) for small s
@@ -51,7 +48,7 @@ fn implied_vol(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let lower = beta < bc;
   var rel = 1.0;
   var it = 0u;
-  for (; it < params.max_iter; it++) {
+  for (; it < params.maxIter; it++) {
     let bv = bl_otm(x, s);
     if (bv.x > beta) { hi = min(hi, s); } else { lo = max(lo, s); }
     var ds: f32;
@@ -70,5 +67,5 @@ fn implied_vol(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     s = next;
     if (rel < 3e-7) { it++; break; }
   }
-  out[i] = vec4<f32>(s, rel, f32(it), 0.0);
+  ivs[i] = BlackIv(s, rel, it);
 }

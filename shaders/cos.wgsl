@@ -13,17 +13,19 @@
 // -sigma^2 (u^2 + iu) / (beta + d)); phi_model - phi_BS as phi_BS expm1(psi_M - psi_BS) where
 // the exponents are close.
 //!include lib/math.wgsl
+//!struct CosPlan
+//!struct CosQuote
+//!struct CosDims
+//!bindings
 
-override MODEL: u32 = 0u;  // 0 heston, 1 bates, 2 merton
-const WG: u32 = 64u;
+override MODEL: u32;  // 0 heston, 1 bates, 2 merton (src/engines/cos/gpu.ts MODEL_IDS)
+override WG: u32;     // workgroup size (src/backends/webgpu/kernel.ts WORKGROUP_SIZE)
 const PI: f32 = 3.14159265358979;
 
-// Plan p (4 vec4): [a, w = pi/(b-a), n, c2], [alphaHi, alphaLo, T, c1], params 0..3, params 4..7
-// where alpha = -a/(b-a) and the phase of e^{-i w_k a} is pi k alpha.
-@group(0) @binding(0) var<storage, read> plans: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> coef: array<vec4<f32>>;
-// dims: [number of plans, terms per plan (stride), number of quote records, 0]
-@group(0) @binding(2) var<storage, read> dims: vec4<u32>;
+// Records and bindings are declared in src/engines/cos/gpuLayout.ts. A plan (CosPlan) is one
+// (parameter set, expiry): w = pi/(b-a), the term count, the control variate's N(c1, c2),
+// alpha = -a/(b-a) split in f64 (the phase of e^{-i w_k a} is pi k alpha), T and the parameters.
+// dims: plans, terms per plan in coef (stride), quote records, quotes.
 
 fn c_mul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
@@ -93,13 +95,14 @@ fn jump_psi(u: f32, T: f32, lambda: f32, muJ: f32, sigmaJ: f32) -> vec2<f32> {
   return lambda * T * vec2<f32>(e.x, e.y - u * kbar);
 }
 
-fn model_psi(u: f32, T: f32, p0: vec4<f32>, p1: vec4<f32>) -> vec2<f32> {
+fn model_psi(u: f32, T: f32, pl: CosPlan) -> vec2<f32> {
+  let p = pl.params;
   if (MODEL == 2u) {
-    let hv = 0.5 * p0.x * p0.x * T;
-    return vec2<f32>(-hv * u * u, -hv * u) + jump_psi(u, T, p0.y, p0.z, p0.w);
+    let hv = 0.5 * p[0] * p[0] * T;
+    return vec2<f32>(-hv * u * u, -hv * u) + jump_psi(u, T, p[1], p[2], p[3]);
   }
-  var psi = heston_psi(u, T, p0.x, p0.y, p0.z, p0.w, p1.x);
-  if (MODEL == 1u) { psi += jump_psi(u, T, p1.y, p1.z, p1.w); }
+  var psi = heston_psi(u, T, p[0], p[1], p[2], p[3], p[4]);
+  if (MODEL == 1u) { psi += jump_psi(u, T, p[5], p[6], p[7]); }
   return psi;
 }
 
@@ -131,25 +134,23 @@ fn sincos_pi_kx(k: f32, hi: f32, lo: f32) -> vec2<f32> {
 @compute @workgroup_size(WG)
 fn cos_coef(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  let stride = dims.y;
-  if (i >= dims.x * stride) { return; }
+  let stride = dims.stride;
+  if (i >= dims.plans * stride) { return; }
   let plan = i / stride;
   let k = i % stride;
-  let h0 = plans[4u * plan];
-  let h1 = plans[4u * plan + 1u];
-  let n = u32(h0.z);
-  if (k == 0u || k >= n) {
+  let pl = plans[plan];
+  if (k == 0u || k >= pl.terms) {
     coef[i] = vec4<f32>(0.0);
     return;
   }
   let kf = f32(k);
-  let u = kf * h0.y;
-  let T = h1.z;
-  let psiM = model_psi(u, T, plans[4u * plan + 2u], plans[4u * plan + 3u]);
+  let u = kf * pl.w;
+  let T = pl.T;
+  let psiM = model_psi(u, T, pl);
   // Control variate X ~ N(c1, c2): matching the mean as well as the variance makes the
   // difference O(u^3) at small u, where the 1/u weights of the put's sine sum are largest.
-  let hc = 0.5 * h0.w;
-  let psiB = vec2<f32>(-hc * u * u, h1.w * u);
+  let hc = 0.5 * pl.c2;
+  let psiB = vec2<f32>(-hc * u * u, pl.c1 * u);
   let delta = psiM - psiB;
   var diff: vec2<f32>;
   if (length(delta) < 0.5) {
@@ -158,24 +159,17 @@ fn cos_coef(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     diff = c_exp(psiM) - c_exp(psiB);           // far apart: the difference is not small
   }
   // A_k = Re[diff e^{-i u a}], phase -u a = pi k alpha.
-  let sc = sincos_pi_kx(kf, h1.x, h1.y);
+  let sc = sincos_pi_kx(kf, pl.alphaHi, pl.alphaLo);
   let A = diff.x * sc.y - diff.y * sc.x;
   let inv = 1.0 / (1.0 + u * u);
   coef[i] = vec4<f32>(A * inv, A / u, A * u * inv, 0.0);
 }
 
-// Quote record r (2 vec4): [thetaHi, thetaLo, kappa, e^d], [e^a, plan index, 0, 0]
-@group(0) @binding(0) var<storage, read> recs: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> coefIn: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> dims2: vec4<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> plans2: array<vec4<f32>>;
-
-// Difference of the forward-normalised put for quote record (r0, r1) under plan `plan`.
-fn put_diff(r0: vec4<f32>, r1: vec4<f32>, plan: u32) -> f32 {
-  let h0 = plans2[4u * plan];
-  let n = u32(h0.z);
-  let base = plan * dims2.y;
+// Difference of the forward-normalised put for quote record q under plan `plan`.
+fn put_diff(q: CosQuote, plan: u32) -> f32 {
+  let w = plans[plan].w;
+  let n = plans[plan].terms;
+  let base = plan * dims.stride;
   // Blocked sums: 32-term partial sums added to the totals, so rounding grows like
   // sqrt(32) + sqrt(n / 32) ulps instead of sqrt(n) (n runs to thousands of terms).
   var sa = 0.0;
@@ -190,7 +184,7 @@ fn put_diff(r0: vec4<f32>, r1: vec4<f32>, plan: u32) -> f32 {
     var pal = 0.0;
     for (var k = k0; k < k1; k++) {
       let c = coefIn[base + k];
-      let sc = sincos_pi_kx(f32(k), r0.x, r0.y);
+      let sc = sincos_pi_kx(f32(k), q.thetaHi, q.thetaLo);
       pa += sc.y * c.x;
       pb += sc.x * c.y;
       pg += sc.x * c.z;
@@ -202,34 +196,35 @@ fn put_diff(r0: vec4<f32>, r1: vec4<f32>, plan: u32) -> f32 {
     salpha += pal;
   }
   // 2/(b-a) = 2 w / pi
-  return (2.0 * h0.y / PI) * (r0.z * sb - r0.w * (sa + sg) + r1.x * salpha);
+  return (2.0 * w / PI) * (q.kappa * sb - q.expD * (sa + sg) + q.expA * salpha);
 }
 
+// One record per (parameter set, quote); q.index is its plan.
 @compute @workgroup_size(WG)
 fn cos_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= dims2.z) { return; }
-  let r1 = recs[2u * i + 1u];
-  out[i] = put_diff(recs[2u * i], r1, u32(r1.y));
+  if (i >= dims.records) { return; }
+  let q = recs[i];
+  out[i] = put_diff(q, q.index);
 }
 
 // The GPU-resident LM stencil (src/engines/cos/gpuNormal.ts): one record per QUOTE, whose window
-// is held per expiry across the sets of a batch, so records stay on the GPU between calls.
-// Record m: [thetaHi, thetaLo, kappa, e^d], [e^a, expiry index, below-window flag, 0];
-// dims2 = [plans = sets x expiries, stride, sets x quotes, quotes]; out[s * M + m].
+// is held per expiry across the sets of a batch, so records stay on the GPU between calls;
+// q.index is the quote's expiry. dims = [plans = sets x expiries, stride, sets x quotes, quotes];
+// out[s * M + m].
 @compute @workgroup_size(WG)
 fn cos_sum_resident(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= dims2.z) { return; }
-  let M = dims2.w;
+  if (i >= dims.records) { return; }
+  let M = dims.quotes;
   let s = i / M;
   let m = i - s * M;
-  let r1 = recs[2u * m + 1u];
+  let q = recs[m];
   // Below the window the put is 0 whatever the set (the residual kernel knows from the flag).
-  if (r1.z != 0.0) {
+  if (q.below != 0u) {
     out[i] = 0.0;
     return;
   }
-  let E = dims2.x / (dims2.z / M);
-  out[i] = put_diff(recs[2u * m], r1, s * E + u32(r1.y));
+  let E = dims.plans / (dims.records / M);
+  out[i] = put_diff(q, s * E + q.index);
 }

@@ -22,31 +22,30 @@
 // sums are f32 over 256 quotes (~1e-6 relative), then f64 across workgroups on the CPU.
 //!include lib/math.wgsl
 //!include lib/black_otm.wgsl
+//!struct LmQuote
+//!struct CosQuote
+//!struct LmNormal
+//!struct LmInfo
+//!consts
+//!bindings
+// Records, bindings and the MAX_* constants are declared in src/engines/cos/gpuLayout.ts:
+//   diffs[s * M + i]  COS put differences (cos_sum_resident);
+//   quotes[i]         kappa = K/F, ln kappa, c_i, y_i (uploaded once per residual definition);
+//   recs[i]           cos.wgsl's resident records (index = expiry, below-window and call flags);
+//   cv[e]             the base set's normal of expiry e: shift = c1 + c2/2, sd = sqrt(c2),
+//                     expm1(shift) (f64 on the CPU, rounded once; cos_coef used it for every set);
+//   info              M, E, workgroups, invStep[j] = 1/(2 h_j) (central) or 1/h_j (forward);
+//   partials          K floats per workgroup.
 
-override NSETS: u32 = 1u;   // sets in the stencil: 1, D + 1 (forward) or 2 D + 1 (central)
-override NDIR: u32 = 0u;    // directions D <= MAX_DIR (0: f only)
-override CENTRAL: bool = true;
+override NSETS: u32;        // sets in the stencil: 1, D + 1 (forward) or 2 D + 1 (central), <= MAX_SETS
+override NDIR: u32;         // directions D <= MAX_DIR (0: f only)
+override CENTRAL: bool;
+override WG: u32;           // workgroup size, a power of two (src/backends/webgpu/kernel.ts)
+override QPT: u32;          // quotes per invocation: a workgroup reduces WG x QPT quotes
 
-const WG: u32 = 64u;
-const QPT: u32 = 4u;        // quotes per invocation: a workgroup reduces 256 quotes
-const MAX_SETS: u32 = 17u;
-const MAX_DIR: u32 = 8u;
-const MAX_K: u32 = 47u;     // 3 + MAX_DIR + MAX_DIR (MAX_DIR + 1) / 2
-const CHUNK: u32 = 16u;     // partials reduced 16 at a time (workgroup memory 4 KiB)
+const CHUNK: u32 = 16u;     // partials reduced 16 at a time (workgroup memory CHUNK x WG floats)
 
-@group(0) @binding(0) var<storage, read> diffs: array<f32>;
-// Quote i: [kappa = K/F, ln kappa, c_i, y_i] (uploaded once per residual definition).
-@group(0) @binding(1) var<storage, read> quotes: array<vec4<f32>>;
-// cos.wgsl's resident records: [.., .., .., ..], [e^a, expiry, below-window flag, call flag].
-@group(0) @binding(2) var<storage, read> recs: array<vec4<f32>>;
-// Expiry e: [sh = c1 + c2/2, sqrt(c2), expm1(sh), 0] of the base set's normal (f64 on the CPU,
-// rounded once); cos_coef used the same normal for every set of the stencil.
-@group(0) @binding(3) var<storage, read> cv: array<vec4<f32>>;
-// [M, E, workgroups, 0, bitcast 1/(2h_j) or 1/h_j for j < D]
-@group(0) @binding(4) var<storage, read> info: array<u32>;
-@group(0) @binding(5) var<storage, read_write> partials: array<f32>;
-
-var<workgroup> red: array<f32, 1024>;  // CHUNK x WG
+var<workgroup> red: array<f32, CHUNK * WG>;
 
 // Integer test: compilers may assume float NaN/Inf away, but not bit patterns.
 fn is_finite(x: f32) -> bool {
@@ -56,9 +55,9 @@ fn is_finite(x: f32) -> bool {
 // The control variate of a quote above the window: the put on X ~ N(c1, c2) is Black with
 // forward e^sh, strike kappa, total sd sqrt(c2). Returns (the out-of-the-money side's value,
 // 1 if that is the call else 0).
-fn control_variate(kappa: f32, lk: f32, c: vec4<f32>) -> vec2<f32> {
-  let x = c.x - lk;  // ln(e^sh / kappa)
-  let otm = vf_exp(0.5 * (c.x + lk)) * bl_otm(-abs(x), c.y).x;
+fn control_variate(kappa: f32, lk: f32, c: LmNormal) -> vec2<f32> {
+  let x = c.shift - lk;  // ln(e^sh / kappa)
+  let otm = vf_exp(0.5 * (c.shift + lk)) * bl_otm(-abs(x), c.sd).x;
   return vec2<f32>(otm, select(0.0, 1.0, x <= 0.0));
 }
 
@@ -86,8 +85,7 @@ fn lm_normal(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let M = info[0];
-  let E = info[1];
+  let M = info.quotes;
   let K = 3u + NDIR + NDIR * (NDIR + 1u) / 2u;
   let group = wid.x + wid.y * nwg.x;
   var acc: array<f32, MAX_K>;
@@ -95,11 +93,11 @@ fn lm_normal(
     let i = (group * QPT + q) * WG + lid.x;
     if (i >= M) { continue; }
     let qd = quotes[i];
-    let r1 = recs[2u * i + 1u];
-    let kappa = qd.x;
-    let is_call = r1.w != 0.0;
-    let below = r1.z != 0.0;
-    let e = u32(r1.y);
+    let rec = recs[i];
+    let kappa = qd.kappa;
+    let is_call = rec.isCall != 0u;
+    let below = rec.below != 0u;
+    let e = rec.index;
     var v: array<f32, MAX_SETS>;
     var d: array<f32, MAX_SETS>;    // COS differences; 0 below the window
     var exact: array<bool, MAX_SETS>; // v is unclamped (v - v' = d - d')
@@ -108,12 +106,12 @@ fn lm_normal(
     // Below the window the put is 0 (cpu.ts), whatever the set.
     let c = cv[e];
     var cvq = vec2<f32>(0.0);
-    if (!below) { cvq = control_variate(kappa, qd.y, c); }
+    if (!below) { cvq = control_variate(kappa, qd.logKappa, c); }
     for (var s = 0u; s < NSETS; s++) {
       var val = vec2<f32>(select(0.0, max(1.0 - kappa, 0.0), is_call));
       if (!below) {
         d[s] = diffs[s * M + i];
-        val = model_value(cvq, d[s], kappa, is_call, c.z);
+        val = model_value(cvq, d[s], kappa, is_call, c.expm1Shift);
       }
       v[s] = val.x;
       exact[s] = val.x == val.y;
@@ -121,7 +119,7 @@ fn lm_normal(
         if (s == 0u) { bad_base = true; } else { bad_other = true; }
       }
     }
-    let r = qd.z * (v[0] - qd.w);
+    let r = qd.scale * (v[0] - qd.market);
     if (bad_base) { acc[1] += 1.0; } else { acc[0] += r * r; }
     if (bad_other) { acc[2] += 1.0; }
     if (NDIR > 0u && !bad_base && !bad_other) {
@@ -133,7 +131,7 @@ fn lm_normal(
         // variate's rounding (and of v's, ~1 ulp of the price, which h would amplify).
         var dv = v[hi] - v[lo];
         if (exact[hi] && exact[lo] && !below) { dv = d[hi] - d[lo]; }
-        J[j] = qd.z * dv * bitcast<f32>(info[4u + j]);
+        J[j] = qd.scale * dv * info.invStep[j];
         acc[3u + j] += J[j] * r;
       }
       var t = 3u + NDIR;
@@ -160,7 +158,7 @@ fn lm_normal(
       }
       workgroupBarrier();
     }
-    if (lid.x < CHUNK && c0 + lid.x < K && group < info[2]) {
+    if (lid.x < CHUNK && c0 + lid.x < K && group < info.groups) {
       partials[group * K + c0 + lid.x] = red[lid.x * WG];
     }
     workgroupBarrier();

@@ -1,45 +1,46 @@
 // Rough Bergomi paths, hybrid scheme with kappa = 1 (Bennedsen-Lunde-Pakkanen 2017): the f32 twin
 // of rbergomiCpu in src/engines/mc/cpuPaths.ts (see src/engines/mc/tables.ts for the row layout).
 // The Volterra driver needs the history of Brownian increments: kept in a per-invocation array
-// (steps <= RBERGOMI_MAX_STEPS = 512). The mirror path of an antithetic pair has every normal
-// negated, hence the driver -Y, and shares the history.
+// (steps <= MAX_STEPS = RBERGOMI_MAX_STEPS). The mirror path of an antithetic pair has every
+// normal negated, hence the driver -Y, and shares the history. Records, bindings and MAX_STEPS are
+// declared in src/engines/mc/gpuLayout.ts: per parameter set the header RBergomiSet and
+// 2 (steps + 1) weights (G[k], then varComp[i]).
 //!include mc_common.wgsl
+//!struct McPathsHeader
+//!struct McPoint
+//!struct RBergomiSet
+//!struct McPathPoint
+//!consts
+//!bindings
 
-const RB_HEADER: u32 = 8u;
-const MAX_STEPS: u32 = 512u;
+override WG: u32;  // workgroup size (src/backends/webgpu/kernel.ts)
 
-@group(0) @binding(0) var<storage, read> hdr: array<u32>;
-@group(0) @binding(1) var<storage, read> tb: array<f32>;
-@group(0) @binding(2) var<storage, read> rec: array<vec4<u32>>; // (step, expiry, bitcast frac, 0)
-@group(0) @binding(3) var<storage, read_write> outp: array<vec4<f32>>;
-
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let count = hdr[0];
-  let first = hdr[1];
-  let ns = hdr[2];
-  let nExp = hdr[3];
-  let nSets = hdr[4];
-  let key = vec2<u32>(hdr[5], hdr[6]);
-  let np = hdr[7];
-  let nRec = hdr[8];
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let count = hdr.count;
+  let first = hdr.first;
+  let ns = hdr.steps;
+  let nExp = hdr.expiries;
+  let nSets = hdr.sets;
+  let key = hdr.key;
+  let np = hdr.pathsPerUnit;
+  let nRec = hdr.points;
+  let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= count * nSets) { return; }
   let p = idx / count;
   let u = idx % count;
   let unit = first + u;
-  let stride = RB_HEADER + 2u * (ns + 1u);
-  let o = p * stride;
-  let xi0 = tb[o];
-  let eta = tb[o + 1u];
-  let rho = tb[o + 2u];
-  let rhoBar = tb[o + 3u];
-  let sqh = tb[o + 4u];
-  let cI1 = tb[o + 5u];
-  let cI2 = tb[o + 6u];
-  let h = tb[o + 7u];
-  let G = o + RB_HEADER;
-  let VC = o + RB_HEADER + ns + 1u;
+  let st = sets[p];
+  let xi0 = st.xi0;
+  let eta = st.eta;
+  let rho = st.rho;
+  let rhoBar = st.rhoBar;
+  let sqh = st.sqrtH;
+  let cI1 = st.cI1;
+  let cI2 = st.cI2;
+  let h = st.h;
+  let G = p * 2u * (ns + 1u);
+  let VC = G + ns + 1u;
   let sxi = sqrt(xi0);
   var hist: array<f32, MAX_STEPS>;
   var y = 0.0;
@@ -57,13 +58,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var a = 0u; a < np; a++) {
       let s = select(1.0, -1.0, a == 1u);
       var V = xi0;
-      if (i > 0u) { V = xi0 * vf_exp(eta * s * y - tb[VC + i]); }
+      if (i > 0u) { V = xi0 * vf_exp(eta * s * y - weights[VC + i]); }
       let sv = sqrt(V);
       var rr = r;
-      while (rr < nRec && rec[rr].x == i) {
+      while (rr < nRec && rec[rr].step == i) {
         // Brownian bridge to the expiry inside the step.
-        let e = rec[rr].y;
-        let f = bitcast<f32>(rec[rr].z);
+        let e = rec[rr].expiry;
+        let f = rec[rr].frac;
         let wb = philox4x32_10(vec4<u32>(unit, e, 1u, 0u), key);
         let sb = sqrt(f * (1.0 - f) * h);
         let b1 = s * (f * dW + sb * mc_normal(wb.x));
@@ -71,18 +72,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let xe = x[a] + sv * (rho * b1 + rhoBar * b2) - 0.5 * V * f * h;
         let xce = xc[a] + sxi * (rho * b1 + rhoBar * b2) - 0.5 * xi0 * f * h;
         let q = (p * count + u) * nExp + e;
-        var cur = outp[q];
-        if (a == 0u) { cur = vec4<f32>(xe, xce, cur.z, cur.w); } else { cur = vec4<f32>(cur.x, cur.y, xe, xce); }
-        outp[q] = cur;
+        if (a == 0u) { outp[q].x = xe; outp[q].xc = xce; } else { outp[q].xMirror = xe; outp[q].xcMirror = xce; }
         rr = rr + 1u;
       }
       x[a] = x[a] + sv * s * (rho * dW + rhoBar * dWp) - 0.5 * V * h;
       xc[a] = xc[a] + sxi * s * (rho * dW + rhoBar * dWp) - 0.5 * xi0 * h;
     }
-    while (r < nRec && rec[r].x == i) { r = r + 1u; }
+    while (r < nRec && rec[r].step == i) { r = r + 1u; }
     var conv = cI1 * z1 + cI2 * z2;
     for (var k = 2u; k <= i + 1u; k++) {
-      conv = conv + tb[G + k] * hist[i + 1u - k];
+      conv = conv + weights[G + k] * hist[i + 1u - k];
     }
     y = conv;
   }

@@ -4,7 +4,14 @@
  * submission and readback. Kernels call these; none of them builds pipelines itself.
  */
 import type { GpuContext } from './device.js';
+import type { BindingSpec, ShaderLayout } from './layout.js';
 import { loadShader } from './shaderSource.js';
+
+/**
+ * Invocations per workgroup of every kernel (the `override WG` of each shader, set here at
+ * pipeline creation). A power of two: lm_normal.wgsl reduces its workgroup by halving.
+ */
+export const WORKGROUP_SIZE = 64;
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
@@ -78,9 +85,10 @@ export class GrowableBuffer {
   }
 
   /** Uploads `data` (at offset 0), growing first if needed. */
-  write(data: ArrayBufferView): GPUBuffer {
-    const buf = this.ensure(data.byteLength);
-    this.ctx.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+  write(data: ArrayBufferView | ArrayBuffer): GPUBuffer {
+    const view = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    const buf = this.ensure(view.byteLength);
+    this.ctx.device.queue.writeBuffer(buf, 0, view.buffer, view.byteOffset, view.byteLength);
     return buf;
   }
 
@@ -104,21 +112,25 @@ export function workgroupGrid(ctx: GpuContext, n: number, workgroupSize: number)
   return [Math.ceil(groups / y), y];
 }
 
-/** Encodes one dispatch with bind group 0 = `buffers` in binding order, and submits it. */
+/**
+ * Encodes one dispatch with bind group 0 = `buffers` in binding order, and submits it (test
+ * kernels without a declaration; the engines' kernels bind by name: dispatchKernel).
+ */
 export function dispatch(
   ctx: GpuContext,
   pipeline: GPUComputePipeline,
   buffers: GPUBuffer[],
   grid: [number, number] | [number, number, number],
 ): void {
+  dispatchEntries(ctx, pipeline, buffers.map((buffer, binding) => ({ binding, resource: { buffer } })), grid);
+}
+
+function dispatchEntries(ctx: GpuContext, pipeline: GPUComputePipeline, entries: GPUBindGroupEntry[], grid: [number, number] | [number, number, number]): void {
   const device = ctx.device;
   // A validation error (bad binding, buffer too small) would otherwise only be printed while the
   // kernel's output stays stale: collect it, and readBuffer turns it into an exception.
   device.pushErrorScope('validation');
-  const bindGroup = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
+  const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
@@ -129,13 +141,60 @@ export function dispatch(
   ctx.pendingErrors.push(device.popErrorScope());
 }
 
+/** A compiled entry point of a declared shader (layout.ts defineShader), bound by binding name. */
+export interface Kernel<N extends string> {
+  readonly pipeline: GPUComputePipeline;
+  readonly label: string;
+  /** The bindings this entry point uses, with their binding numbers. */
+  readonly bindings: ReadonlyArray<readonly [N, number]>;
+}
+
+type AnyEntries<B> = Record<string, ReadonlyArray<keyof B & string>>;
+
+/**
+ * Compiles (once per device and constants) entry point `entry` of a declared shader, with the
+ * declaration's override constants plus `constants`.
+ */
+export async function getKernel<B extends Record<string, BindingSpec>, E extends AnyEntries<B>, K extends keyof E & string>(
+  ctx: GpuContext,
+  shader: ShaderLayout<B, E>,
+  entry: K,
+  constants: Record<string, number> = {},
+): Promise<Kernel<E[K][number]>> {
+  const pipeline = await getPipeline(ctx, shader.file, entry, { ...shader.overrides, ...constants });
+  const names = shader.entries[entry] as ReadonlyArray<E[K][number]>;
+  return { pipeline, label: `${shader.file}#${entry}`, bindings: names.map((n) => [n, shader.binding(n)] as const) };
+}
+
+/** Encodes and submits one dispatch of `kernel` with each of its bindings given a buffer by name. */
+export function dispatchKernel<N extends string>(
+  ctx: GpuContext,
+  kernel: Kernel<N>,
+  buffers: { readonly [K in N]: GPUBuffer },
+  grid: [number, number] | [number, number, number],
+): void {
+  const given = buffers as Readonly<Record<string, GPUBuffer | undefined>>;
+  for (const name of Object.keys(given)) {
+    if (!kernel.bindings.some(([n]) => n === name)) throw new Error(`${kernel.label}: binding ${name} is not used by this entry point`);
+  }
+  const entries = kernel.bindings.map(([name, binding]) => {
+    const buffer = given[name];
+    if (!buffer) throw new Error(`${kernel.label}: no buffer for binding ${name}`);
+    return { binding, resource: { buffer } };
+  });
+  dispatchEntries(ctx, kernel.pipeline, entries, grid);
+}
+
 /** Copies the first `bytes` of `src` back to the CPU. */
 export async function readBuffer(ctx: GpuContext, src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
   const size = Math.max(16, Math.ceil(bytes / 16) * 16);
   const staging = ctx.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  // A copy past the end of `src` would leave zeros in staging without a word: an error instead.
+  ctx.device.pushErrorScope('validation');
   const encoder = ctx.device.createCommandEncoder();
   encoder.copyBufferToBuffer(src, 0, staging, 0, size);
   ctx.device.queue.submit([encoder.finish()]);
+  ctx.pendingErrors.push(ctx.device.popErrorScope());
   await staging.mapAsync(GPUMapMode.READ);
   const errors = (await Promise.all(ctx.pendingErrors.splice(0))).filter((e) => e !== null);
   if (errors.length) {
@@ -147,17 +206,4 @@ export async function readBuffer(ctx: GpuContext, src: GPUBuffer, bytes: number)
   staging.unmap();
   staging.destroy();
   return out;
-}
-
-/** A 16-byte-aligned uniform-like parameter block passed as a storage buffer of u32/f32 words. */
-export function packWords(values: Array<{ u32?: number; f32?: number; i32?: number }>): ArrayBuffer {
-  const n = Math.max(4, Math.ceil(values.length / 4) * 4);
-  const buf = new ArrayBuffer(n * 4);
-  const dv = new DataView(buf);
-  values.forEach((v, i) => {
-    if (v.u32 !== undefined) dv.setUint32(i * 4, v.u32, true);
-    else if (v.i32 !== undefined) dv.setInt32(i * 4, v.i32, true);
-    else dv.setFloat32(i * 4, v.f32 ?? 0, true);
-  });
-  return buf;
 }

@@ -1,8 +1,16 @@
 /**
  * Loads WGSL from the repository's `shaders/` folder, in Node (fs) and in browsers or bundlers
  * (fetch of an `import.meta.url`-relative URL, which Vite and webpack rewrite to an asset).
- * `//!include name.wgsl` lines are replaced by that file once, so kernels share one math library.
+ * Directives (a line of its own):
+ *  - `//!include name.wgsl`: that file, once per shader, so kernels share one math library;
+ *  - `//!struct Name`: the WGSL `struct` of the TypeScript record Name (layout.ts defineRecord),
+ *    and of the records it nests, once per shader;
+ *  - `//!bindings` / `//!consts`: the storage bindings / `const` values of this file's TypeScript
+ *    declaration (layout.ts defineShader).
+ * Records and shader declarations live in the kernels' TypeScript modules, which the bundle
+ * carries: the same .wgsl files serve Node and browsers.
  */
+import { shaderLayoutOf, structWgsl } from './layout.js';
 
 const cache = new Map<string, Promise<string>>();
 
@@ -35,24 +43,48 @@ async function readRaw(name: string): Promise<string> {
   return res.text();
 }
 
-async function expand(name: string, seen: Set<string>): Promise<string> {
+async function expand(name: string, seen: Set<string>, structs: Set<string>): Promise<string> {
   if (seen.has(name)) return '';
   seen.add(name);
-  const text = await readRaw(name);
+  return expandText(name, await readRaw(name), seen, structs);
+}
+
+async function expandText(name: string, text: string, seen: Set<string>, structs: Set<string>): Promise<string> {
   const parts: string[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\s*\/\/!include\s+(\S+)\s*$/.exec(line);
-    parts.push(m ? await expand(m[1], seen) : line);
+    const m = /^\s*\/\/!(include|struct|bindings|consts)(?:\s+(\S+))?\s*$/.exec(line);
+    if (!m) {
+      parts.push(line);
+      continue;
+    }
+    const [, directive, arg] = m;
+    if ((directive === 'include' || directive === 'struct') !== (arg !== undefined)) {
+      throw new Error(`shader ${name}: malformed directive ${line.trim()}`);
+    }
+    if (directive === 'include') parts.push(await expand(arg!, seen, structs));
+    else if (directive === 'struct') parts.push(structWgsl(arg!, structs));
+    else if (directive === 'bindings') parts.push(shaderLayoutOf(name).bindingsWgsl());
+    else parts.push(shaderLayoutOf(name).constsWgsl());
   }
   return parts.join('\n');
+}
+
+/**
+ * Expands the directives of WGSL `text` as if it were the file `name` (tests, generated kernels);
+ * includes are read from shaders/.
+ */
+export function expandShaderText(name: string, text: string): Promise<string> {
+  return expandText(name, text, new Set([name]), new Set());
 }
 
 /** The WGSL source of `shaders/<name>` with its includes expanded. */
 export function loadShader(name: string): Promise<string> {
   let p = cache.get(name);
   if (!p) {
-    p = expand(name, new Set());
+    p = expand(name, new Set(), new Set());
     cache.set(name, p);
+    // A failure (a record not yet declared, a network error) is not remembered.
+    p.catch(() => cache.delete(name));
   }
   return p;
 }

@@ -15,12 +15,12 @@
  * Pipelines are compiled once per device; storage buffers are kept per device and grow.
  */
 import type { GpuContext } from '../../backends/webgpu/device.js';
-import { dispatch, getPipeline, GrowableBuffer, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
+import { dispatchKernel, getKernel, GrowableBuffer, readBuffer, WORKGROUP_SIZE, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import { black76Greeks } from './black76.js';
+import { BLACK_SHADER, BlackGreeksRecord, BlackIvRecord, BlackIvRowRecord, BlackParamsRecord, BlackRowRecord } from './gpuLayout.js';
 import { normalisedImpliedVolOtm, polishNormalisedImpliedVol, reduceIvBatch, type IvBatch, type IvStatus } from './impliedVol.js';
 
-const SHADER = 'black.wgsl';
-const WG = 64;
+const WG = WORKGROUP_SIZE;
 /** Smallest normalised time value the f32 kernel accepts (ln β must stay well inside f32 exp range). */
 export const GPU_MIN_BETA = 1e-30;
 /** Largest last relative Newton step accepted as converged in f32. */
@@ -63,14 +63,28 @@ function buffers(ctx: GpuContext): Buffers {
   return b;
 }
 
-async function run(ctx: GpuContext, entry: string, rows: Float32Array, n: number): Promise<Float32Array> {
-  const pipeline = await getPipeline(ctx, SHADER, entry);
+function grow(ctx: GpuContext, rows: ArrayBuffer, n: number, outBytes: number) {
   const b = buffers(ctx);
-  const params = b.params.write(new Uint32Array([n, MAX_ITER, 0, 0]));
-  const rowBuf = b.rows.write(rows);
-  const outBuf = b.out.ensure(n * 16);
-  dispatch(ctx, pipeline, [params, rowBuf, outBuf], workgroupGrid(ctx, n, WG));
-  return new Float32Array(await readBuffer(ctx, outBuf, n * 16));
+  const params = b.params.write(BlackParamsRecord.packOne({ n, maxIter: MAX_ITER }));
+  return { params, rows: b.rows.write(rows), out: b.out.ensure(outBytes) };
+}
+
+/** price_greeks on packed BlackRow records; returns the BlackGreeks records read back. */
+async function runGreeks(ctx: GpuContext, rows: ArrayBuffer, n: number): Promise<ArrayBuffer> {
+  const kernel = await getKernel(ctx, BLACK_SHADER, 'price_greeks');
+  const bytes = BlackGreeksRecord.bytes(n);
+  const b = grow(ctx, rows, n, bytes);
+  dispatchKernel(ctx, kernel, { params: b.params, rows: b.rows, greeks: b.out }, workgroupGrid(ctx, n, WG));
+  return readBuffer(ctx, b.out, bytes);
+}
+
+/** implied_vol on packed BlackIvRow records; returns the BlackIv records read back. */
+async function runIv(ctx: GpuContext, rows: ArrayBuffer, n: number): Promise<ArrayBuffer> {
+  const kernel = await getKernel(ctx, BLACK_SHADER, 'implied_vol');
+  const bytes = BlackIvRecord.bytes(n);
+  const b = grow(ctx, rows, n, bytes);
+  dispatchKernel(ctx, kernel, { params: b.params, ivRows: b.rows, ivs: b.out }, workgroupGrid(ctx, n, WG));
+  return readBuffer(ctx, b.out, bytes);
 }
 
 function checkLengths(batch: object, keys: string[], n: number): void {
@@ -98,7 +112,7 @@ export async function black76PricesGpu(ctx: GpuContext, batch: PriceBatch): Prom
     volga: new Float64Array(n),
   };
   if (n === 0) return out;
-  const rows = new Float32Array(4 * n);
+  const rows: Array<{ x: number; s: number; d1: number; isCall: number }> = new Array(n);
   for (let i = 0; i < n; i++) {
     const F = batch.forward[i];
     const K = batch.strike[i];
@@ -110,12 +124,12 @@ export async function black76PricesGpu(ctx: GpuContext, batch: PriceBatch): Prom
     }
     const s = vol * Math.sqrt(T);
     const x = Math.log(F / K);
-    rows[4 * i] = -Math.abs(x);
-    rows[4 * i + 1] = s;
-    rows[4 * i + 2] = s > 0 ? x / s + 0.5 * s : 0;
-    rows[4 * i + 3] = batch.isCall[i] ? 1 : -1;
+    rows[i] = { x: -Math.abs(x), s, d1: s > 0 ? x / s + 0.5 * s : 0, isCall: batch.isCall[i] ? 1 : 0 };
   }
-  const res = await run(ctx, 'price_greeks', rows, n);
+  const res = await runGreeks(ctx, BlackRowRecord.pack(rows), n);
+  const otm = BlackGreeksRecord.column(res, 'otm', n);
+  const cdfs = BlackGreeksRecord.column(res, 'cdf', n);
+  const pdfs = BlackGreeksRecord.column(res, 'pdf', n);
   for (let i = 0; i < n; i++) {
     const F = batch.forward[i];
     const K = batch.strike[i];
@@ -135,9 +149,9 @@ export async function black76PricesGpu(ctx: GpuContext, batch: PriceBatch): Prom
     const theta = isCall ? 1 : -1;
     const d1 = Math.log(F / K) / s + 0.5 * s;
     const d2 = d1 - s;
-    const b = res[4 * i];
-    const cdf = res[4 * i + 1];
-    const pdf = res[4 * i + 2];
+    const b = otm[i];
+    const cdf = cdfs[i];
+    const pdf = pdfs[i];
     const sqrtT = Math.sqrt(T);
     const intrinsic = Math.max(theta * (F - K), 0);
     const price = D * (intrinsic + Math.sqrt(F * K) * b);
@@ -179,7 +193,7 @@ export async function impliedVolatilitiesGpu(
   const { status, beta, x } = reduceIvBatch(batch);
   const iv = new Float64Array(n).fill(NaN);
   const index = new Uint32Array(n);
-  const rows = new Float32Array(4 * n);
+  const rows: Array<{ x: number; lnBeta: number }> = [];
   let m = 0;
   for (let i = 0; i < n; i++) {
     if (status[i] !== 'ok') continue;
@@ -189,16 +203,17 @@ export async function impliedVolatilitiesGpu(
       else status[i] = 'no_information';
       continue;
     }
-    rows[4 * m] = x[i];
-    rows[4 * m + 1] = Math.log(beta[i]);
+    rows.push({ x: x[i], lnBeta: Math.log(beta[i]) });
     index[m++] = i;
   }
   if (m > 0) {
-    const res = await run(ctx, 'implied_vol', rows.subarray(0, 4 * m), m);
+    const res = await runIv(ctx, BlackIvRowRecord.pack(rows), m);
+    const sol = BlackIvRecord.column(res, 's', m);
+    const rel = BlackIvRecord.column(res, 'rel', m);
     for (let j = 0; j < m; j++) {
       const i = index[j];
-      const s32 = res[4 * j];
-      const converged = Number.isFinite(s32) && s32 > 0 && res[4 * j + 1] <= GPU_CONVERGED;
+      const s32 = sol[j];
+      const converged = Number.isFinite(s32) && s32 > 0 && rel[j] <= GPU_CONVERGED;
       if (!polish) {
         if (converged) iv[i] = s32 / Math.sqrt(batch.T[i]);
         else status[i] = 'no_information';

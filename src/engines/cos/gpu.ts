@@ -2,21 +2,23 @@
  * WebGPU twin of cpu.ts (shaders/cos.wgsl). The CPU does the O(plans + quotes) f64 set-up (cumulants,
  * window, term count, exact phase splits) and adds the Black-Scholes control variate back in f64;
  * the GPU does the O(terms x (plans + quotes)) work in f32. Buffers and pipelines persist across
- * calls (GrowableBuffer, getPipeline), so a calibrator's repeated calls compile nothing.
+ * calls (GrowableBuffer, getKernel), so a calibrator's repeated calls compile nothing. Records and
+ * bindings are declared in gpuLayout.ts.
  */
 import type { GpuContext } from '../../backends/webgpu/device.js';
-import { GrowableBuffer, dispatch, getPipeline, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
+import { GrowableBuffer, WORKGROUP_SIZE, dispatchKernel, getKernel, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import { normalisedBlack } from '../black/normalised.js';
 import type { Model } from '../../models/types.js';
 import type { QuoteSet } from '../pricer.js';
 import type { ExpiryGroups } from './expiries.js';
+import { COS_SHADER, CosDimsRecord, CosPlanRecord, CosQuoteRecord, MAX_PARAMS } from './gpuLayout.js';
 import { cosPlan, type CosOptions } from './plan.js';
 
 /** f32 cannot resolve |phi| below ~1e-9 of the price anyway; 4095 terms keeps k * head exact. */
 export const COS_F32_DEFAULTS: CosOptions = { L: 14, tol: 1e-9, minTerms: 32, maxTerms: 4095 };
 
 export const MODEL_IDS: Record<string, number> = { heston: 0, bates: 1, merton: 2 };
-export const WG = 64;
+export const WG = WORKGROUP_SIZE;
 
 /** x = hi + lo with hi a multiple of 2^-12 (so k * hi is exact in f32 for k < 4096). */
 function split12(x: number): [number, number] {
@@ -25,30 +27,38 @@ function split12(x: number): [number, number] {
 }
 
 /**
- * Writes plan j of cos.wgsl (16 floats: [a, pi/(b-a), n, c2], [alphaHi, alphaLo, T, c1], params)
- * for the window [a, b]; alpha = -a/(b-a) is split in f64 so the kernel's phases are exact.
+ * Plan j of cos.wgsl (CosPlan, gpuLayout.ts) for the window [a, b]: alpha = -a/(b-a) is split in
+ * f64 so the kernel's phases are exact.
  */
-export function packPlan(out: Float32Array, j: number, a: number, b: number, n: number, c2: number, c1: number, T: number, p: Float64Array): void {
-  const [ahi, alo] = split12(-a / (b - a));
-  out.set([a, Math.PI / (b - a), n, c2, ahi, alo, T, c1], j * 16);
-  for (let i = 0; i < p.length; i++) out[j * 16 + 8 + i] = p[i];
+export function cosPlanValues(a: number, b: number, n: number, c2: number, c1: number, T: number, p: ArrayLike<number>) {
+  const [alphaHi, alphaLo] = split12(-a / (b - a));
+  return { w: Math.PI / (b - a), terms: n, c1, c2, alphaHi, alphaLo, T, params: p };
 }
 
 /**
- * Writes the quote record of cos.wgsl at out[8 at]: [thetaHi, thetaLo, kappa, e^d], [e^a, plan or
- * expiry index, below-window flag, call flag], theta = (d - a)/(b - a), d = min(ln kappa, b),
- * split in f64 so the kernel's phases are exact. Returns false when ln kappa <= a: the put is 0
- * at the accuracy targeted (only the index and flags are written).
+ * The quote record of cos.wgsl (CosQuote, gpuLayout.ts) for log-strike ks = ln kappa under the
+ * window [a, b]: theta = (d - a)/(b - a), d = min(ks, b), split in f64 so the kernel's phases are
+ * exact. When ks <= a the put is 0 at the accuracy targeted: `below` is 1 and only the index and
+ * the flags are set.
  */
-export function packRecord(out: Float32Array, at: number, ks: number, a: number, b: number, index: number, call: boolean): boolean {
-  if (ks <= a) {
-    out.set([0, 0, 0, 0, 0, index, 1, call ? 1 : 0], at * 8);
-    return false;
-  }
+export function cosQuoteValues(ks: number, a: number, b: number, index: number, call: boolean) {
+  const isCall = call ? 1 : 0;
+  if (ks <= a) return { thetaHi: 0, thetaLo: 0, kappa: 0, expD: 0, expA: 0, index, below: 1, isCall };
   const d = Math.min(ks, b);
-  const [thi, tlo] = split12((d - a) / (b - a));
-  out.set([thi, tlo, Math.exp(ks), Math.exp(d), Math.exp(a), index, 0, call ? 1 : 0], at * 8);
-  return true;
+  const [thetaHi, thetaLo] = split12((d - a) / (b - a));
+  return { thetaHi, thetaLo, kappa: Math.exp(ks), expD: Math.exp(d), expA: Math.exp(a), index, below: 0, isCall };
+}
+
+/**
+ * A plan holds MAX_PARAMS parameters: a model with more is refused here rather than spilling
+ * into the next plan.
+ */
+export function assertPlanHoldsModel(model: Model): void {
+  if (model.params.length > MAX_PARAMS) {
+    throw new Error(
+      `model ${model.name} has ${model.params.length} parameters, but a COS GPU plan holds at most ${MAX_PARAMS} (MAX_PARAMS in src/engines/cos/gpuLayout.ts)`,
+    );
+  }
 }
 
 export function gpuSupportsModel(model: Model): boolean {
@@ -73,6 +83,7 @@ export class CosGpu {
     private readonly options: CosOptions = COS_F32_DEFAULTS,
   ) {
     if (!gpuSupportsModel(model)) throw new Error(`no WGSL kernel for model ${model.name}`);
+    assertPlanHoldsModel(model);
     this.plans = new GrowableBuffer(ctx, 'cos plans');
     this.coef = new GrowableBuffer(ctx, 'cos coefficients');
     this.recs = new GrowableBuffer(ctx, 'cos quote records');
@@ -90,7 +101,7 @@ export class CosGpu {
     const E = groups.T.length;
     const M = quotes.T.length;
     const nPlans = n * E;
-    const planData = new Float32Array(nPlans * 16);
+    const planRecs: Array<ReturnType<typeof cosPlanValues>> = new Array(nPlans);
     const planA = new Float64Array(nPlans);
     const planB = new Float64Array(nPlans);
     const planC2 = new Float64Array(nPlans);
@@ -102,7 +113,7 @@ export class CosGpu {
         const T = groups.T[e];
         const plan = cosPlan(model, p, T, this.options);
         const j = s * E + e;
-        packPlan(planData, j, plan.a, plan.b, plan.n, plan.c2, plan.c1, T, p);
+        planRecs[j] = cosPlanValues(plan.a, plan.b, plan.n, plan.c2, plan.c1, T, p);
         planA[j] = plan.a;
         planB[j] = plan.b;
         planC2[j] = plan.c2;
@@ -111,17 +122,20 @@ export class CosGpu {
       }
     }
     const nRec = n * M;
-    const rec = new Float32Array(nRec * 8);
+    const quoteRecs: Array<ReturnType<typeof cosQuoteValues>> = new Array(nRec);
     const skip = new Uint8Array(nRec);
     for (let s = 0; s < n; s++) {
       for (let m = 0; m < M; m++) {
         const j = s * E + groups.expiryOf[m];
         const ks = Math.log(quotes.strike[m] / quotes.forward[m]);
         const r = s * M + m;
-        if (!packRecord(rec, r, ks, planA[j], planB[j], j, quotes.isCall[m] === 1)) skip[r] = 1;
+        quoteRecs[r] = cosQuoteValues(ks, planA[j], planB[j], j, quotes.isCall[m] === 1);
+        skip[r] = quoteRecs[r].below;
       }
     }
-    const dims = new Uint32Array([nPlans, stride, nRec, 0]);
+    const planData = CosPlanRecord.pack(planRecs);
+    const rec = CosQuoteRecord.pack(quoteRecs);
+    const dims = CosDimsRecord.packOne({ plans: nPlans, stride, records: nRec, quotes: 0 });
     const planBuf = this.plans.write(planData);
     const coefBuf = this.coef.ensure(nPlans * stride * 16);
     const recBuf = this.recs.write(rec);
@@ -130,12 +144,12 @@ export class CosGpu {
     this.peak = Math.max(this.peak, this.plans.bytes + this.coef.bytes + this.recs.bytes + this.out.bytes + this.dims.bytes);
 
     const constants = { MODEL: MODEL_IDS[model.name] };
-    const [coefPipe, sumPipe] = await Promise.all([
-      getPipeline(ctx, 'cos.wgsl', 'cos_coef', constants),
-      getPipeline(ctx, 'cos.wgsl', 'cos_sum', constants),
+    const [coefKernel, sumKernel] = await Promise.all([
+      getKernel(ctx, COS_SHADER, 'cos_coef', constants),
+      getKernel(ctx, COS_SHADER, 'cos_sum', constants),
     ]);
-    dispatch(ctx, coefPipe, [planBuf, coefBuf, dimBuf], workgroupGrid(ctx, nPlans * stride, WG));
-    dispatch(ctx, sumPipe, [recBuf, coefBuf, dimBuf, outBuf, planBuf], workgroupGrid(ctx, nRec, WG));
+    dispatchKernel(ctx, coefKernel, { plans: planBuf, coef: coefBuf, dims: dimBuf }, workgroupGrid(ctx, nPlans * stride, WG));
+    dispatchKernel(ctx, sumKernel, { recs: recBuf, coefIn: coefBuf, dims: dimBuf, out: outBuf, plans: planBuf }, workgroupGrid(ctx, nRec, WG));
     const diff = new Float32Array(await readBuffer(ctx, outBuf, nRec * 4));
     this.traffic.uploaded += planData.byteLength + rec.byteLength + dims.byteLength;
     this.traffic.readBack += nRec * 4;

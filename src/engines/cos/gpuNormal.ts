@@ -15,18 +15,29 @@
  * O(sets x expiries) plan data goes up.
  */
 import type { GpuContext } from '../../backends/webgpu/device.js';
-import { GrowableBuffer, dispatch, getPipeline, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
+import { GrowableBuffer, dispatchKernel, getKernel, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import type { Model } from '../../models/types.js';
 import type { NormalSums, QuoteSet, ResidualDefinition, StencilBatch } from '../pricer.js';
 import type { ExpiryGroups } from './expiries.js';
-import { COS_F32_DEFAULTS, MODEL_IDS, WG, packPlan, packRecord } from './gpu.js';
+import { COS_F32_DEFAULTS, MODEL_IDS, WG, assertPlanHoldsModel, cosPlanValues, cosQuoteValues } from './gpu.js';
+import {
+  COS_SHADER,
+  CosDimsRecord,
+  CosPlanRecord,
+  CosQuoteRecord,
+  LM_QUOTES_PER_THREAD,
+  LM_SHADER,
+  LmInfoRecord,
+  LmNormalRecord,
+  LmQuoteRecord,
+  MAX_DIRECTIONS,
+} from './gpuLayout.js';
 import { inverseSteps, stencilDirections } from './normalSums.js';
 import { cosPlan, cosTermCount, type CosOptions, type CosPlan } from './plan.js';
 
-/** Kernel limits (lm_normal.wgsl MAX_DIR, MAX_SETS). */
-export const MAX_DIRECTIONS = 8;
+export { MAX_DIRECTIONS };
 /** Quotes reduced per workgroup (lm_normal.wgsl WG x QPT). */
-const QUOTES_PER_GROUP = 256;
+const QUOTES_PER_GROUP = WG * LM_QUOTES_PER_THREAD;
 /**
  * A re-frozen window is the sets' union widened by this fraction of its width on each side, and
  * one wider than MAX_SLACK times the union is re-frozen: a wider window costs terms. Measured on
@@ -62,6 +73,7 @@ export class CosGpuNormal {
     private readonly options: CosOptions = COS_F32_DEFAULTS,
   ) {
     if (!(model.name in MODEL_IDS)) throw new Error(`no WGSL kernel for model ${model.name}`);
+    assertPlanHoldsModel(model);
     const mk = (label: string) => new GrowableBuffer(ctx, label);
     this.plans = mk('lm plans');
     this.coef = mk('lm coefficients');
@@ -76,11 +88,12 @@ export class CosGpuNormal {
     this.lo = new Float64Array(E).fill(NaN);
     this.hi = new Float64Array(E).fill(NaN);
     const M = quotes.T.length;
-    const q = new Float32Array(M * 4);
-    for (let i = 0; i < M; i++) {
-      const kappa = quotes.strike[i] / quotes.forward[i];
-      q.set([kappa, Math.log(kappa), def.scale[i], def.target[i]], i * 4);
-    }
+    const q = LmQuoteRecord.pack(
+      Array.from({ length: M }, (_, i) => {
+        const kappa = quotes.strike[i] / quotes.forward[i];
+        return { kappa, logKappa: Math.log(kappa), scale: def.scale[i], market: def.target[i] };
+      }),
+    );
     this.quoteBuf.write(q);
     this.traffic.uploaded += q.byteLength;
   }
@@ -132,33 +145,33 @@ export class CosGpuNormal {
     // f32 rounding is then common to every set and cancels from the Jacobian's differences (a
     // perturbed set's model-minus-normal difference is barely larger for it).
     const nPlans = n * E;
-    const planData = new Float32Array(nPlans * 16);
-    const cvData = new Float32Array(E * 4);
-    for (let e = 0; e < E; e++) {
-      const { c1, c2 } = natural[e];
-      const sh = c1 + 0.5 * c2;
-      cvData.set([sh, Math.sqrt(c2), Math.expm1(sh), 0], e * 4);
-    }
+    const planRecs: Array<ReturnType<typeof cosPlanValues>> = new Array(nPlans);
+    const cvData = LmNormalRecord.pack(
+      Array.from({ length: E }, (_, e) => {
+        const { c1, c2 } = natural[e];
+        const sh = c1 + 0.5 * c2;
+        return { shift: sh, sd: Math.sqrt(c2), expm1Shift: Math.expm1(sh) };
+      }),
+    );
     let stride = 1;
     for (let s = 0; s < n; s++) {
       for (let e = 0; e < E; e++) {
         const j = s * E + e;
         const T = groups.T[e];
         const terms = cosTermCount(model, set(s), T, this.lo[e], this.hi[e], this.options);
-        packPlan(planData, j, this.lo[e], this.hi[e], terms, natural[e].c2, natural[e].c1, T, set(s));
+        planRecs[j] = cosPlanValues(this.lo[e], this.hi[e], terms, natural[e].c2, natural[e].c1, T, set(s));
         stride = Math.max(stride, terms);
       }
     }
+    const planData = CosPlanRecord.pack(planRecs);
     const nGroups = Math.ceil(M / QUOTES_PER_GROUP);
     const K = 3 + D + (D * (D + 1)) / 2;
-    const info = new ArrayBuffer(16 + 4 * Math.max(D, 4));
-    new Uint32Array(info, 0, 4).set([M, E, nGroups, 0]);
-    new Float32Array(info, 16).set(inverseSteps(batch));
-    const dims = new Uint32Array([nPlans, stride, n * M, M]);
+    const info = LmInfoRecord.packOne({ quotes: M, expiries: E, groups: nGroups, invStep: inverseSteps(batch) });
+    const dims = CosDimsRecord.packOne({ plans: nPlans, stride, records: n * M, quotes: M });
 
     const planBuf = this.plans.write(planData);
     const cvBuf = this.cv.write(cvData);
-    const infoBuf = this.info.write(new Uint8Array(info));
+    const infoBuf = this.info.write(info);
     const dimBuf = this.dims.write(dims);
     const coefBuf = this.coef.ensure(nPlans * stride * 16);
     const diffBuf = this.diffs.ensure(n * M * 4);
@@ -167,14 +180,15 @@ export class CosGpuNormal {
     this.traffic.uploaded += planData.byteLength + cvData.byteLength + info.byteLength + dims.byteLength;
 
     const constants = { MODEL: MODEL_IDS[model.name] };
-    const [coefPipe, sumPipe, lmPipe] = await Promise.all([
-      getPipeline(ctx, 'cos.wgsl', 'cos_coef', constants),
-      getPipeline(ctx, 'cos.wgsl', 'cos_sum_resident', constants),
-      getPipeline(ctx, 'lm_normal.wgsl', 'lm_normal', { NSETS: n, NDIR: D, CENTRAL: batch.scheme === 'central' ? 1 : 0 }),
+    const [coefKernel, sumKernel, lmKernel] = await Promise.all([
+      getKernel(ctx, COS_SHADER, 'cos_coef', constants),
+      getKernel(ctx, COS_SHADER, 'cos_sum_resident', constants),
+      getKernel(ctx, LM_SHADER, 'lm_normal', { NSETS: n, NDIR: D, CENTRAL: batch.scheme === 'central' ? 1 : 0 }),
     ]);
-    dispatch(ctx, coefPipe, [planBuf, coefBuf, dimBuf], workgroupGrid(ctx, nPlans * stride, WG));
-    dispatch(ctx, sumPipe, [this.recs.buffer!, coefBuf, dimBuf, diffBuf, planBuf], workgroupGrid(ctx, n * M, WG));
-    dispatch(ctx, lmPipe, [diffBuf, this.quoteBuf.buffer!, this.recs.buffer!, cvBuf, infoBuf, partBuf], grid);
+    const recBuf = this.recs.buffer!;
+    dispatchKernel(ctx, coefKernel, { plans: planBuf, coef: coefBuf, dims: dimBuf }, workgroupGrid(ctx, nPlans * stride, WG));
+    dispatchKernel(ctx, sumKernel, { recs: recBuf, coefIn: coefBuf, dims: dimBuf, out: diffBuf, plans: planBuf }, workgroupGrid(ctx, n * M, WG));
+    dispatchKernel(ctx, lmKernel, { diffs: diffBuf, quotes: this.quoteBuf.buffer!, recs: recBuf, cv: cvBuf, info: infoBuf, partials: partBuf }, grid);
     const part = new Float32Array(await readBuffer(ctx, partBuf, nGroups * K * 4));
     this.traffic.readBack += nGroups * K * 4;
 
@@ -196,15 +210,16 @@ export class CosGpuNormal {
     return { f, g, A };
   }
 
-  /** Records of cos.wgsl for the held windows: [thetaHi, thetaLo, kappa, e^d], [e^a, expiry, below, call]. */
+  /** Records of cos.wgsl (CosQuote) for the held windows, one per quote, indexed by expiry. */
   private uploadRecords(): void {
     const { quotes, groups } = this;
     const M = quotes.T.length;
-    const rec = new Float32Array(M * 8);
-    for (let m = 0; m < M; m++) {
-      const e = groups.expiryOf[m];
-      packRecord(rec, m, Math.log(quotes.strike[m] / quotes.forward[m]), this.lo[e], this.hi[e], e, quotes.isCall[m] === 1);
-    }
+    const rec = CosQuoteRecord.pack(
+      Array.from({ length: M }, (_, m) => {
+        const e = groups.expiryOf[m];
+        return cosQuoteValues(Math.log(quotes.strike[m] / quotes.forward[m]), this.lo[e], this.hi[e], e, quotes.isCall[m] === 1);
+      }),
+    );
     this.recs.write(rec);
     this.traffic.uploaded += rec.byteLength;
   }

@@ -5,10 +5,22 @@
  * Buffers persist between calls (GrowableBuffer); pipelines are compiled once per device.
  */
 import type { GpuContext } from '../../backends/webgpu/device.js';
-import { dispatch, getPipeline, GrowableBuffer, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
+import { dispatchKernel, getKernel, GrowableBuffer, readBuffer, WORKGROUP_SIZE, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import type { McPlan } from './plan.js';
 import { SUMS } from './estimate.js';
-import type { SchemeTables } from './tables.js';
+import {
+  HestonStepRecord,
+  MC_HESTON_SHADER,
+  MC_RBERGOMI_SHADER,
+  MC_REDUCE_SHADER,
+  McPathPointRecord,
+  McPathsHeaderRecord,
+  McPointRecord,
+  McQuoteRecord,
+  McReduceHeaderRecord,
+  RBergomiSetRecord,
+} from './gpuLayout.js';
+import { RB_HEADER, type SchemeTables } from './tables.js';
 
 /** Units summed in f32 by one reduce invocation. */
 export const BLOCK = 256;
@@ -18,6 +30,8 @@ const PATH_BYTES = 64 * 1024 * 1024;
 export class McGpu {
   private readonly hdr: GrowableBuffer;
   private readonly table: GrowableBuffer;
+  /** rBergomi only: the per-set weights after each table row's header. */
+  private readonly weights: GrowableBuffer;
   private readonly rec: GrowableBuffer;
   private readonly paths: GrowableBuffer;
   private readonly quotes: GrowableBuffer;
@@ -28,6 +42,7 @@ export class McGpu {
   constructor(private readonly ctx: GpuContext) {
     this.hdr = new GrowableBuffer(ctx, 'mc-hdr');
     this.table = new GrowableBuffer(ctx, 'mc-table');
+    this.weights = new GrowableBuffer(ctx, 'mc-weights');
     this.rec = new GrowableBuffer(ctx, 'mc-rec');
     this.paths = new GrowableBuffer(ctx, 'mc-paths');
     this.quotes = new GrowableBuffer(ctx, 'mc-quotes');
@@ -35,47 +50,60 @@ export class McGpu {
     this.sums = new GrowableBuffer(ctx, 'mc-sums');
   }
 
-  private shader(plan: McPlan): string {
-    return plan.kind === 'rbergomi' ? 'mc_rbergomi.wgsl' : 'mc_heston.wgsl';
-  }
-
   private uploadStatic(plan: McPlan, tables: SchemeTables): void {
-    this.table.write(Float32Array.from(tables.table));
+    const points = Array.from(plan.recStep, (step, i) => ({ step, expiry: plan.recExpiry[i], frac: plan.recFrac[i] }));
+    this.rec.write(McPointRecord.pack(points));
     if (plan.kind === 'rbergomi') {
-      const r = new Uint32Array(4 * plan.recStep.length);
-      const f = new Float32Array(r.buffer);
-      plan.recStep.forEach((s, i) => {
-        r[4 * i] = s;
-        r[4 * i + 1] = plan.recExpiry[i];
-        f[4 * i + 2] = plan.recFrac[i];
-      });
-      this.rec.write(r);
+      // Each f64 row is [header, weights]: the headers go up as RBergomiSet records, the weights
+      // as one f32 array (2 (steps + 1) per set).
+      const S = tables.stride;
+      const n = tables.table.length / S;
+      const W = S - RB_HEADER;
+      const head = new Float64Array(n * RB_HEADER);
+      const weights = new Float32Array(n * W);
+      for (let p = 0; p < n; p++) {
+        head.set(tables.table.subarray(p * S, p * S + RB_HEADER), p * RB_HEADER);
+        weights.set(tables.table.subarray(p * S + RB_HEADER, (p + 1) * S), p * W);
+      }
+      this.table.write(RBergomiSetRecord.packFlat(head, n));
+      this.weights.write(weights);
     } else {
-      const r = new Uint32Array(2 * plan.recStep.length);
-      plan.recStep.forEach((s, i) => {
-        r[2 * i] = s;
-        r[2 * i + 1] = plan.recExpiry[i];
-      });
-      this.rec.write(r);
+      this.table.write(HestonStepRecord.packFlat(tables.table));
     }
   }
 
   private async simulateChunk(plan: McPlan, n: number, first: number, count: number): Promise<void> {
     const nExp = plan.expiries.length;
-    this.hdr.write(
-      Uint32Array.from([count, first, plan.nSteps, nExp, n, plan.key[0], plan.key[1], plan.antithetic ? 2 : 1, plan.recStep.length, 0, 0, 0]),
+    const hdr = this.hdr.write(
+      McPathsHeaderRecord.packOne({
+        count,
+        first,
+        steps: plan.nSteps,
+        expiries: nExp,
+        sets: n,
+        key: plan.key,
+        pathsPerUnit: plan.antithetic ? 2 : 1,
+        points: plan.recStep.length,
+      }),
     );
-    const pipeline = await getPipeline(this.ctx, this.shader(plan), 'main');
-    const out = this.paths.ensure(n * count * nExp * 16);
+    const out = this.paths.ensure(McPathPointRecord.bytes(n * count * nExp));
     this.peak = Math.max(this.peak, this.bytes());
-    dispatch(this.ctx, pipeline, [this.hdr.buffer!, this.table.buffer!, this.rec.buffer!, out], workgroupGrid(this.ctx, n * count, 64));
+    const grid = workgroupGrid(this.ctx, n * count, WORKGROUP_SIZE);
+    const [tb, rec] = [this.table.buffer!, this.rec.buffer!];
+    if (plan.kind === 'rbergomi') {
+      const kernel = await getKernel(this.ctx, MC_RBERGOMI_SHADER, 'main');
+      dispatchKernel(this.ctx, kernel, { hdr, sets: tb, weights: this.weights.buffer!, rec, outp: out }, grid);
+    } else {
+      const kernel = await getKernel(this.ctx, MC_HESTON_SHADER, 'main');
+      dispatchKernel(this.ctx, kernel, { hdr, tb, rec, outp: out }, grid);
+    }
   }
 
   /** Per-path log-prices of units [first, first + count) (for the twin tests), layout of simulateCpu. */
   async simulate(plan: McPlan, tables: SchemeTables, n: number, first: number, count: number): Promise<Float32Array> {
     this.uploadStatic(plan, tables);
     await this.simulateChunk(plan, n, first, count);
-    const bytes = n * count * plan.expiries.length * 16;
+    const bytes = McPathPointRecord.bytes(n * count * plan.expiries.length);
     return new Float32Array(await readBuffer(this.ctx, this.paths.buffer!, bytes));
   }
 
@@ -84,28 +112,23 @@ export class McGpu {
     const nExp = plan.expiries.length;
     const M = plan.kRel.length;
     this.uploadStatic(plan, tables);
-    const q = new Uint32Array(4 * M);
-    const qf = new Float32Array(q.buffer);
-    for (let m = 0; m < M; m++) {
-      q[4 * m] = plan.quoteExpiry[m];
-      qf[4 * m + 1] = plan.kRel[m];
-      q[4 * m + 2] = plan.isCall[m];
-    }
-    this.quotes.write(q);
+    this.quotes.write(McQuoteRecord.pack(Array.from(plan.kRel, (k, m) => ({ expiry: plan.quoteExpiry[m], k, isCall: plan.isCall[m] }))));
     const maxBytes = Math.min(PATH_BYTES, this.ctx.limits.maxStorageBufferBindingSize);
-    const perUnit = n * nExp * 16;
+    const perUnit = McPathPointRecord.bytes(n * nExp);
     const chunk = Math.max(BLOCK, Math.floor(maxBytes / perUnit / BLOCK) * BLOCK);
     const total = new Float64Array(n * M * SUMS);
-    const reduce = await getPipeline(this.ctx, 'mc_reduce.wgsl', 'main');
+    const reduce = await getKernel(this.ctx, MC_REDUCE_SHADER, 'main');
     for (let first = 0; first < plan.units; first += chunk) {
       const count = Math.min(chunk, plan.units - first);
       await this.simulateChunk(plan, n, first, count);
       const nBlocks = Math.ceil(count / BLOCK);
-      this.redHdr.write(Uint32Array.from([count, nExp, M, n, BLOCK, nBlocks, plan.antithetic ? 2 : 1, 0]));
+      const hdr = this.redHdr.write(
+        McReduceHeaderRecord.packOne({ count, expiries: nExp, quotes: M, sets: n, block: BLOCK, blocks: nBlocks, pathsPerUnit: plan.antithetic ? 2 : 1 }),
+      );
       const sumBytes = n * M * nBlocks * SUMS * 4;
       const sums = this.sums.ensure(sumBytes);
       this.peak = Math.max(this.peak, this.bytes());
-      dispatch(this.ctx, reduce, [this.redHdr.buffer!, this.quotes.buffer!, this.paths.buffer!, sums], workgroupGrid(this.ctx, n * M * nBlocks, 64));
+      dispatchKernel(this.ctx, reduce, { hdr, quotes: this.quotes.buffer!, paths: this.paths.buffer!, sums }, workgroupGrid(this.ctx, n * M * nBlocks, WORKGROUP_SIZE));
       const part = new Float32Array(await readBuffer(this.ctx, sums, sumBytes));
       for (let pm = 0; pm < n * M; pm++) {
         for (let b = 0; b < nBlocks; b++) {
@@ -125,7 +148,7 @@ export class McGpu {
   }
 
   private bytes(): number {
-    return [this.hdr, this.table, this.rec, this.paths, this.quotes, this.redHdr, this.sums].reduce((a, b) => a + b.bytes, 0);
+    return [this.hdr, this.table, this.weights, this.rec, this.paths, this.quotes, this.redHdr, this.sums].reduce((a, b) => a + b.bytes, 0);
   }
 
   peakBytes(): number {
@@ -133,6 +156,6 @@ export class McGpu {
   }
 
   destroy(): void {
-    [this.hdr, this.table, this.rec, this.paths, this.quotes, this.redHdr, this.sums].forEach((b) => b.destroy());
+    [this.hdr, this.table, this.weights, this.rec, this.paths, this.quotes, this.redHdr, this.sums].forEach((b) => b.destroy());
   }
 }

@@ -6,10 +6,20 @@
 import type { Model } from '../../models/types.js';
 import type { McPlan } from './plan.js';
 
-/** Heston/Bates: floats per (parameter set, step). Layout documented in shaders/mc_heston.wgsl. */
-export const HESTON_STRIDE = 24;
+/**
+ * Heston/Bates coefficients per (parameter set, step), in table order (hestonTables below). The
+ * GPU reads them as the struct HestonStep generated from this list (gpuLayout.ts).
+ */
+export const HESTON_STEP_FIELDS = [
+  'E', 'c1', 'c2', 'thetaOmE', 'rhoOverSigma', 'kh', 'k3', 'K0', 'A', 'K1K3', 'cvDrift', 'cvVol',
+  'lambdaH', 'expLambdaH', 'pJump', 'jumpComp', 'muJ', 'sigmaJ', 'rho', 'rhoBar', 'v0', 'sqrtH',
+] as const;
+/** Heston/Bates: floats per (parameter set, step). */
+export const HESTON_STRIDE = HESTON_STEP_FIELDS.length;
+/** rBergomi: the header of each parameter set's row, in table order (the GPU struct RBergomiSet). */
+export const RB_HEADER_FIELDS = ['xi0', 'eta', 'rho', 'rhoBar', 'sqrtH', 'cI1', 'cI2', 'h'] as const;
 /** rBergomi: header floats before the convolution weights. */
-export const RB_HEADER = 8;
+export const RB_HEADER = RB_HEADER_FIELDS.length;
 /** Largest expected jump count per step the Poisson inversion is sized for. */
 export const MAX_JUMP_MEAN = 50;
 export const MAX_JUMPS_PER_STEP = 128;
