@@ -22,7 +22,6 @@ import { ssviToRaw } from './ssvi.js';
 import { essviStartFromSsvi, fitEssvi, fitSsvi } from './ssviFit.js';
 import { EssviSurface, SsviCurve, SsviSurface, SviCurve, SviSurface, type SliceCurve, type VolSurface } from './surface.js';
 import { fitSviSlices, type SviFitOptions } from './sviFit.js';
-import type { SviRaw } from './svi.js';
 import { SurfaceInputError, type SliceResult, type SurfaceFitResult, type SurfaceModel, type SurfaceQuote, type SurfaceResidual } from './types.js';
 
 export interface SurfaceFitOptions extends PrepareOptions {
@@ -63,13 +62,12 @@ export function fitSurface(quotes: readonly SurfaceQuote[], opts: SurfaceFitOpti
   };
 
   if (opts.model === 'svi') {
-    let extra: SviRaw[][] | undefined;
-    if (arbFree && slices.length > 0) {
+    const admissibleStarts = () => {
       const { es } = essviOf();
-      extra = slices.map((_, i) => [ssviToRaw({ theta: es.theta[i], rho: es.rho[i], psi: es.psi[i] })]);
-      notes.push('svi arbitrage-free: polished in increasing T from the quasi-explicit starts and the arbitrage-free eSSVI slices, with butterfly and calendar penalties');
-    }
-    const fits = fitSviSlices(slices, { ...opts.svi, arbitrageFree: arbFree, checkGrid: grid, extraStarts: extra });
+      notes.push('svi arbitrage-free: the unconstrained slices had arbitrage; joint penalised polish from them and from the arbitrage-free eSSVI slices, the better admissible result kept');
+      return slices.map((_, i) => ssviToRaw({ theta: es.theta[i], rho: es.rho[i], psi: es.psi[i] }));
+    };
+    const fits = fitSviSlices(slices, { ...opts.svi, arbitrageFree: arbFree, checkGrid: grid, admissibleStarts });
     fits.forEach((f, i) => (fallbacks[i] = f.fallback));
     const s = new SviSurface(slices.map((sl, i) => ({ T: sl.T, params: fits[i].params })));
     curves = s.curves;

@@ -3,6 +3,10 @@
  * price), log-forward moneyness k = ln(K/F), total variance W = iv^2 T, weights (normalised to
  * mean 1 over all quotes kept), and the exclusions with a reason per row (never silent).
  *
+ * Quotes without volatility information: a bid-ask that spans more than `maxVolSpread` (0.5)
+ * of the mid vol (typically deep in the money, time value inside the spread, bid below
+ * intrinsic) is dropped as `wide_vol_spread`.
+ *
  * Cabinet quotes: a deep out-of-the-money option bid at the venue's minimum tick carries the
  * tick, not a volatility: its "IV" climbs with moneyness (a vol cliff) only because the price
  * cannot go lower. By default such quotes are dropped (reason `cabinet_quote`); `downweight`
@@ -25,6 +29,11 @@ export interface CabinetOptions {
   factor?: number;
 }
 
+/**
+ * Weights on squared IV errors: 'quote' the quotes' own `weight` (normalize's spread x vega x
+ * staleness; 1 when absent), 'uniform' 1, 'vega' the normalised Black vega phi(d1) at the market
+ * vol. Cabinet down-weighting multiplies any of them.
+ */
 export type Weighting = 'quote' | 'uniform' | 'vega';
 
 export interface PrepareOptions {
@@ -85,9 +94,12 @@ export function prepareSlices(quotes: readonly SurfaceQuote[], opts: PrepareOpti
     if (!(q.strike > 0) || !Number.isFinite(q.strike)) return bad(`strike ${q.strike} is not positive`);
     const D = q.discount ?? 1;
     if (!(D > 0) || !Number.isFinite(D)) return bad(`discount ${q.discount} is not positive`);
-    let wt = weighting === 'uniform' ? 1 : (q.weight ?? 1);
-    if (!(wt >= 0) || !Number.isFinite(wt)) return bad(`weight ${q.weight} is not a finite non-negative number`);
-    if (wt === 0) return void excluded.push({ row, reason: 'zero_weight' });
+    // A given weight of 0 means "do not use" whatever the weighting; otherwise 'uniform' and
+    // 'vega' ignore the quote's weight.
+    const given = q.weight ?? 1;
+    if (!(given >= 0) || !Number.isFinite(given)) return bad(`weight ${q.weight} is not a finite non-negative number`);
+    if (given === 0) return void excluded.push({ row, reason: 'zero_weight' });
+    let wt = weighting === 'quote' ? given : 1;
     let iv: number | null = q.iv !== undefined && Number.isFinite(q.iv) && q.iv > 0 ? q.iv : null;
     if (iv === null) {
       if (q.price === undefined || !Number.isFinite(q.price)) return bad('no price and no implied vol');

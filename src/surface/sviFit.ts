@@ -5,7 +5,7 @@
  *    weight_i / (4 W_i T) make the total-variance objective the first-order IV objective
  *    (d iv = dW / (2 iv T)). One batched evaluation of an (m, sigma) grid per slice
  *    (`evaluateGridBatch`, the CPU twin of the planned WebGPU kernel): m over the quoted k range
- *    widened by half its width each side, sigma log-spaced from range/200 to 4 max(range, 0.05).
+ *    widened by its width each side, sigma log-spaced from range/200 to 4 max(range, 0.05).
  * 2. Several starts per slice: the best grid cells that are local minima of the grid, each
  *    refined by Nelder-Mead in (m, ln sigma) on the exact reduced objective V(m, sigma).
  * 3. Polish: LM (lmBox.ts) on all five parameters against exact IV residuals
@@ -14,7 +14,7 @@
  * 4. With `arbitrageFree` (and when step 3 left a violation on the check grid): one joint LM
  *    over all slices (5 parameters each) with penalty rows P max(0, 1e-4 - g(k)) (butterfly) and
  *    P max(0, w_i(k) - w_{i+1}(k)) / mean W (calendar) on the check grid thinned to 61 points,
- *    from two starts: the slices of step 3 and the given admissible slices (`extraStarts`, e.g.
+ *    from two starts: the slices of step 3 and the given admissible slices (`admissibleStarts`, e.g.
  *    the arbitrage-free eSSVI fit: Gatheral & Jacquier 2014, 5.2). P starts at 10 and is raised
  *    10x (up to 3 times) while the full check grid still finds a violation; the admissible
  *    result with the lower objective wins (the less violating one if neither is admissible).
@@ -44,8 +44,11 @@ export interface SviFitOptions {
   checkGrid?: CheckGrid;
   /** Lee's bound on wing slopes (default 2). */
   maxSlope?: number;
-  /** Admissible starts for the joint arbitrage-free polish, one list per slice (its first entry is used), e.g. an arbitrage-free eSSVI fit. */
-  extraStarts?: ReadonlyArray<readonly SviRaw[] | undefined>;
+  /**
+   * Admissible starts for the joint arbitrage-free polish, one per slice (e.g. the slices of an
+   * arbitrage-free eSSVI fit); called only when the unconstrained slices have a violation.
+   */
+  admissibleStarts?: () => readonly SviRaw[] | undefined;
 }
 
 export interface SviSliceFit {
@@ -87,7 +90,7 @@ interface Box {
 function sliceBox(s: SliceData): Box {
   const kMin = s.k[0], kMax = s.k[s.k.length - 1];
   const range = Math.max(kMax - kMin, 1e-3);
-  return { mLo: kMin - 0.5 * range, mHi: kMax + 0.5 * range, sLo: Math.max(1e-4, range / 200), sHi: 4 * Math.max(range, 0.05) };
+  return { mLo: kMin - range, mHi: kMax + range, sLo: Math.max(1e-4, range / 200), sHi: 4 * Math.max(range, 0.05) };
 }
 
 export function buildGrid(slices: readonly SliceData[], nm: number, ns: number): GridSpec {
@@ -157,7 +160,7 @@ function polishBounds(s: SliceData, L: number): { lower: number[]; upper: number
 
 /** false when p breaks a hard constraint of the polish (Lee, min variance). */
 function admissible(p: SviRaw, L: number): boolean {
-  return p.b * (1 + Math.abs(p.rho)) <= L * (1 + 1e-12) && p.a + p.b * p.sigma * Math.sqrt(1 - p.rho * p.rho) >= 0;
+  return p.b * (1 + Math.abs(p.rho)) <= L && p.a + p.b * p.sigma * Math.sqrt(1 - p.rho * p.rho) >= 0;
 }
 
 /** A start moved inside the hard constraints. */
@@ -436,8 +439,9 @@ export function fitSviSlices(slices: readonly SliceData[], o: SviFitOptions = {}
     const fixed = out.map((f) => f.fallback !== undefined);
     // From the unconstrained slices (abandoned when stuck deep in arbitrage) and from the admissible starts.
     const runs = [polishJoint(slices, out.map((f) => f.params), fixed, penaltyK, checkK, L, { abandonStuck: true })];
-    if (o.extraStarts && o.extraStarts.every((e) => e && e.length)) {
-      runs.push(polishJoint(slices, out.map((f, i) => (fixed[i] ? f.params : o.extraStarts![i]![0])), fixed, penaltyK, checkK, L));
+    const adm = o.admissibleStarts?.();
+    if (adm && adm.length === slices.length) {
+      runs.push(polishJoint(slices, out.map((f, i) => (fixed[i] ? f.params : adm[i])), fixed, penaltyK, checkK, L));
     }
     runs.sort((x, y) => (x.violation === 0) !== (y.violation === 0) ? (x.violation === 0 ? -1 : 1) : x.violation === 0 ? x.sse - y.sse : x.violation - y.violation);
     const win = runs[0];

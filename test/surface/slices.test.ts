@@ -96,8 +96,31 @@ describe('prepareSlices', () => {
     expect(prepareSlices(q, { maxVolSpread: Infinity }).excluded).toEqual([]);
   });
 
-  it('warns when no quote is near the money', () => {
-    const q: SurfaceQuote[] = [0.2, 0.25, 0.3, 0.35, 0.4].map((k, i) => ({ row: i + 1, T: 1, forward: 100, strike: 100 * Math.exp(k), isCall: true, iv: 0.2 + k / 10 }));
+  it('warns when no quote is near the money, and still fits the quoted wing', () => {
+    const p: SviRaw = { a: 0.01, b: 0.08, rho: -0.4, m: 0.05, sigma: 0.15 };
+    const q: SurfaceQuote[] = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6].map((k, i) => ({ row: i + 1, T: 0.25, forward: 100, strike: 100 * Math.exp(k), isCall: true, iv: Math.sqrt(sviW(p, k) / 0.25) }));
     expect(prepareSlices(q).slices[0].warnings.join()).toMatch(/no quote near the money/);
+    const { result } = fitSurface(q, { model: 'svi' });
+    expect(result.slices[0].warnings.join()).toMatch(/no quote near the money/);
+    expect(result.rmse_iv).toBeLessThan(1e-6);
+  });
+
+  it("weightings: 'quote' uses the given weights, 'uniform' ignores them, 'vega' is phi(d1) (largest at the money)", () => {
+    const q: SurfaceQuote[] = [-0.3, -0.1, 0, 0.1, 0.3].map((k, i) => ({ row: i + 1, T: 0.5, forward: 100, strike: 100 * Math.exp(k), isCall: k >= 0, iv: 0.2, weight: i + 1 }));
+    const w = (weighting: 'quote' | 'uniform' | 'vega') => Array.from(prepareSlices(q, { weighting }).slices[0].weight);
+    expect(w('quote').map((x) => x * 3)).toEqual([1, 2, 3, 4, 5].map((x) => expect.closeTo(x, 12)));
+    expect(w('uniform')).toEqual([1, 1, 1, 1, 1]);
+    const v = w('vega');
+    expect(Math.max(...v)).toBe(v[2]);
+    expect(v[0]).toBeLessThan(v[1]);
+    expect(v.reduce((a, b) => a + b, 0)).toBeCloseTo(5, 12);
+  });
+
+  it('refuses an unknown model and returns plain JSON', () => {
+    const q: SurfaceQuote[] = [-0.2, -0.1, 0, 0.1, 0.2].map((k, i) => ({ row: i + 1, T: 0.5, forward: 100, strike: 100 * Math.exp(k), isCall: k >= 0, iv: 0.2 + 0.1 * k * k }));
+    expect(() => fitSurface(q, { model: 'heston' as never })).toThrow(/unknown surface model 'heston'/);
+    const { result } = fitSurface(q, { model: 'essvi' });
+    expect(JSON.parse(JSON.stringify(result))).toEqual(result);
+    expect(Object.keys(result.arbitrage)).toEqual(expect.arrayContaining(['free', 'butterfly', 'calendar', 'lee', 'grid']));
   });
 });

@@ -91,15 +91,19 @@ describe('raw SVI formulas', () => {
     }
   });
 
-  it('JW -> raw -> JW round trip to 1e-11 x conditioning (m of both signs, m = 0 with rho != 0)', () => {
+  it('JW -> raw -> JW round trip to 1e-13 x JW conditioning (m of both signs, m = 0 with rho != 0)', () => {
     const cases = Array.from({ length: 100 }, () => ({ ...randomSvi(), a: uniform(r, 0.005, 0.05) }));
     cases.push({ a: 0.02, b: 0.3, rho: -0.4, m: 0, sigma: 0.2 });
     for (const p of cases) {
       const T = uniform(r, 0.05, 3);
       const q = jwToRaw(rawToJw(p, T), T);
-      // alpha = sqrt(1/beta^2 - 1) loses digits as beta = m / sqrt(m^2 + sigma^2) -> +-1.
-      const cond = 1 + (p.m * p.m + p.sigma * p.sigma) / (p.sigma * p.sigma);
-      for (const n of ['a', 'b', 'rho', 'm', 'sigma'] as const) expect(Math.abs(q[n] - p[n])).toBeLessThan(1e-11 * cond * Math.max(1, Math.abs(p[n])));
+      // JW's own conditioning: alpha = sqrt(1/beta^2 - 1) loses digits as beta = m / sqrt(m^2 + sigma^2)
+      // -> +-1, and m = (v - vTilde) T / (b (...)) is 0/0 as the smile's minimum nears k = 0
+      // (v -> vTilde). Measured error <= 6e-16 x cond over 200,000 random sets.
+      const R = Math.hypot(p.m, p.sigma);
+      const dv = -p.rho * p.m + R - p.sigma * Math.sqrt(1 - p.rho * p.rho); // (v - vTilde) T / b
+      const cond = (R * R) / (p.sigma * p.sigma) + (Math.abs(p.rho * p.m) + R) / Math.abs(dv);
+      for (const n of ['a', 'b', 'rho', 'm', 'sigma'] as const) expect(Math.abs(q[n] - p[n])).toBeLessThan(1e-13 * cond * Math.max(1, Math.abs(p[n])));
     }
     // JW at m = 0, rho = 0 does not determine sigma: a clear error, not a guess.
     expect(() => jwToRaw(rawToJw({ a: 0.02, b: 0.3, rho: 0, m: 0, sigma: 0.2 }, 1), 1)).toThrow(/sigma is not determined/);
