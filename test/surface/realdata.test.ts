@@ -1,7 +1,8 @@
 /**
  * Real chains through normalize() and fitSurface(). Bounds are the RMSEs documented in
  * src/surface/README.md with 25 % headroom. Independent checks: the arbitrage-free fits are
- * free on the check grid; eSSVI reaches the floor of its slice family (separate 3-parameter
+ * free on the check grid and their Dupire local vol exists on a dense (k, T) grid, between and
+ * beyond the expiries; eSSVI reaches the floor of its slice family (separate 3-parameter
  * SSVI fits of each slice, no surface constraints), so on BTC the limit is the SSVI slice shape,
  * not the optimizer; a single-start LM on a real SPX slice lands in a bad minimum that the
  * grid + multi-start fit avoids.
@@ -13,6 +14,16 @@ import { fitSurface } from '../../src/surface/fit.js';
 import { prepareSlices, type SliceData } from '../../src/surface/slices.js';
 import { lmBox } from '../../src/surface/lmBox.js';
 import { fitSviSlices, polishSlice, sliceRmse } from '../../src/surface/sviFit.js';
+import { localVolGrid } from '../../src/surface/dupire.js';
+import type { VolSurface } from '../../src/surface/surface.js';
+
+/** Local vol exists on k in [-1, 1] from 0.2 T_1 to 1.5 T_N (100 x 101 points): no LocalVolError. */
+function localVolErrors(s: VolSurface): number {
+  const T0 = s.expiries[0], T1 = s.expiries[s.expiries.length - 1];
+  const Ts = Array.from({ length: 100 }, (_, i) => 0.2 * T0 + ((1.5 * T1 - 0.2 * T0) * i) / 99);
+  const ks = Array.from({ length: 101 }, (_, i) => -1 + i * 0.02);
+  return localVolGrid(s, ks, Ts, { onError: 'collect' }).errors.length;
+}
 
 const read = (p: string) => readFileSync(new URL(`../../data/${p}`, import.meta.url), 'utf8');
 const btc = normalize(read('deribit-btc-eth-snapshot-2026-01-05/deribit_options_snapshot_20260105T153329Z.csv'), { underlying: 'BTC' });
@@ -54,8 +65,9 @@ describe('Deribit BTC snapshot 2026-01-05 (249 quotes, 11 expiries)', () => {
   });
 
   it('raw SVI, arbitrage-free: RMSE 0.24 vol points with zero violations', () => {
-    const { result } = fitSurface(btc.quotes, { model: 'svi', arbitrageFree: true });
+    const { result, surface } = fitSurface(btc.quotes, { model: 'svi', arbitrageFree: true });
     console.info(`BTC svi arbitrage-free: rmse ${(100 * result.rmse_iv).toFixed(3)} vol pts, ${result.seconds.toFixed(2)} s`);
+    expect(localVolErrors(surface)).toBe(0);
     expect(result.rmse_iv).toBeLessThan(0.00239 * 1.25);
     expect(result.arbitrage.free).toBe(true);
     expect(result.arbitrage.butterfly).toEqual([]);
@@ -63,8 +75,11 @@ describe('Deribit BTC snapshot 2026-01-05 (249 quotes, 11 expiries)', () => {
   });
 
   it('SSVI 1.27, eSSVI 1.02 vol points, both arbitrage-free; eSSVI is at the floor of separate per-slice SSVI fits', () => {
-    const ss = fitSurface(btc.quotes, { model: 'ssvi' }).result;
-    const es = fitSurface(btc.quotes, { model: 'essvi' }).result;
+    const ssFit = fitSurface(btc.quotes, { model: 'ssvi' });
+    const esFit = fitSurface(btc.quotes, { model: 'essvi' });
+    const ss = ssFit.result, es = esFit.result;
+    expect(localVolErrors(ssFit.surface)).toBe(0);
+    expect(localVolErrors(esFit.surface)).toBe(0);
     console.info(`BTC ssvi ${(100 * ss.rmse_iv).toFixed(3)}, essvi ${(100 * es.rmse_iv).toFixed(3)} vol pts`);
     expect(ss.rmse_iv).toBeLessThan(0.01275 * 1.25);
     expect(es.rmse_iv).toBeLessThan(0.01023 * 1.25);
@@ -86,9 +101,12 @@ describe('SPX 2025-10-01 CBOE long-dated (899 quotes, 13 expiries)', () => {
       ['ssvi', { model: 'ssvi' }],
       ['essvi', { model: 'essvi' }],
     ] as const) {
-      const { result } = fitSurface(spx.quotes, opts);
+      const { result, surface } = fitSurface(spx.quotes, opts);
       rm[name] = result.rmse_iv;
-      if (name !== 'svi') expect(result.arbitrage.free, name).toBe(true);
+      if (name !== 'svi') {
+        expect(result.arbitrage.free, name).toBe(true);
+        expect(localVolErrors(surface), name).toBe(0);
+      }
       else expect(result.arbitrage.free).toBe(false); // wild wings outside the quotes: reported, not hidden
     }
     console.info(`SPX rmse (vol pts): ${Object.entries(rm).map(([k, v]) => `${k} ${(100 * v).toFixed(3)}`).join(', ')}`);
