@@ -443,9 +443,12 @@ export function fitSviSlices(slices: readonly SliceData[], o: SviFitOptions = {}
     if (adm && adm.length === slices.length) {
       runs.push(polishJoint(slices, out.map((f, i) => (fixed[i] ? f.params : adm[i])), fixed, penaltyK, checkK, L));
     }
-    runs.sort((x, y) => (x.violation === 0) !== (y.violation === 0) ? (x.violation === 0 ? -1 : 1) : x.violation === 0 ? x.sse - y.sse : x.violation - y.violation);
-    const win = runs[0];
-    win.params.forEach((p, i) => {
+    // Admissible first (lower objective wins), else the least violating; an abandoned run never
+    // replaces the unconstrained slices (their violations then stay in the report).
+    const usable = runs.filter((x) => Number.isFinite(x.violation));
+    usable.sort((x, y) => (x.violation === 0) !== (y.violation === 0) ? (x.violation === 0 ? -1 : 1) : x.violation === 0 ? x.sse - y.sse : x.violation - y.violation);
+    const win = usable[0];
+    win?.params.forEach((p, i) => {
       if (fixed[i]) return;
       out[i] = { ...out[i], params: p, sse: ivSse(p, slices[i]), rmse_iv: sliceRmse(p, slices[i]) };
     });
