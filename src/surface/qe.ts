@@ -1,0 +1,286 @@
+/**
+ * Quasi-explicit SVI calibration (Zeliade Systems 2009, "Quasi-explicit calibration of Gatheral's
+ * SVI model"): for fixed (m, sigma), with y = (k - m) / sigma,
+ *
+ *   w(k) = a + d y + c sqrt(y^2 + 1),   d = rho b sigma,  c = b sigma,
+ *
+ * is linear in x = (a, d, c), so the best (a, d, c) for a weighted least-squares fit in total
+ * variance is a 3-variable quadratic programme. The domain keeps every (a, d, c) a valid,
+ * Lee-compliant SVI slice with non-negative variance:
+ *
+ *   |d| <= c                      (|rho| <= 1, b >= 0)
+ *   c + |d| <= L sigma            (Lee: wing slopes b (1 +- rho) <= L, L = 2 by default)
+ *   a + c - |d| >= 0              (a sufficient, linear form of min w = a + sqrt(c^2 - d^2) >= 0:
+ *                                  sqrt(c^2 - d^2) >= c - |d| when |d| <= c; exact at rho = 0)
+ *   a <= aMax                     (Zeliade: the level is below the largest market total variance)
+ *
+ * i.e. 7 linear inequalities A x >= beta. The QP is solved exactly by active-set enumeration: the
+ * unconstrained minimiser, then every set of 1, 2, 3 active constraints (63 sets) in order of
+ * size, stopping at the first KKT point (feasible, multipliers >= 0), which is the global
+ * minimiser of this convex problem. No iteration, no tolerance on convergence, a fixed worst
+ * case: the shape a GPU kernel wants.
+ *
+ * The reduced objective V(m, sigma) = min over (a, d, c) is then searched over (m, sigma):
+ * `evaluateGridBatch` evaluates a grid for MANY slices at once from one flat layout, the f64 CPU
+ * twin of a later WebGPU kernel (one invocation per (slice, m, sigma) cell: a loop over the
+ * slice's quotes accumulating 9 weighted sums, then `solveInner`).
+ */
+
+/** Sufficient statistics of one (slice, m, sigma): weighted sums over the slice's quotes. */
+export interface InnerSums {
+  /** sum w_i, sum w_i y, sum w_i z, sum w_i y^2, sum w_i y z, sum w_i z^2 (z = sqrt(y^2 + 1)). */
+  s1: number;
+  sy: number;
+  sz: number;
+  syy: number;
+  syz: number;
+  szz: number;
+  /** sum w_i W_i, sum w_i y W_i, sum w_i z W_i, sum w_i W_i^2 (W: market total variance). */
+  sW: number;
+  syW: number;
+  szW: number;
+  sWW: number;
+}
+
+export interface InnerSolution {
+  /** Weighted sum of squared total-variance errors at the optimum. */
+  f: number;
+  a: number;
+  d: number;
+  c: number;
+}
+
+// The 7 constraints A x >= beta(sigma, aMax), x = (a, d, c). Rows of A; beta built per call.
+const A_ROWS: ReadonlyArray<readonly [number, number, number]> = [
+  [0, -1, 1], // c - d >= 0
+  [0, 1, 1], // c + d >= 0
+  [0, -1, -1], // -(c + d) >= -L sigma
+  [0, 1, -1], // -(c - d) >= -L sigma
+  [1, -1, 1], // a + c - d >= 0
+  [1, 1, 1], // a + c + d >= 0
+  [-1, 0, 0], // -a >= -aMax
+];
+const NC = A_ROWS.length;
+
+/** All active sets of size 1..3, by size (size-0 is the unconstrained solve). */
+const ACTIVE_SETS: number[][] = (() => {
+  const sets: number[][] = [];
+  for (let i = 0; i < NC; i++) sets.push([i]);
+  for (let i = 0; i < NC; i++) for (let j = i + 1; j < NC; j++) sets.push([i, j]);
+  for (let i = 0; i < NC; i++) for (let j = i + 1; j < NC; j++) for (let l = j + 1; l < NC; l++) sets.push([i, j, l]);
+  return sets;
+})();
+
+// Scratch for the KKT solves (at most 6 x 7 augmented).
+const M = new Float64Array(6 * 7);
+const SOL = new Float64Array(6);
+const BETA = new Float64Array(NC);
+
+/** Gaussian elimination with partial pivoting on the n x (n+1) augmented matrix in M. false if singular. */
+function solveAugmented(n: number): boolean {
+  const w = n + 1;
+  let scale = 0;
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) scale = Math.max(scale, Math.abs(M[r * w + c]));
+  if (!(scale > 0)) return false;
+  for (let col = 0; col < n; col++) {
+    let piv = col;
+    let best = Math.abs(M[col * w + col]);
+    for (let r = col + 1; r < n; r++) {
+      const v = Math.abs(M[r * w + col]);
+      if (v > best) { best = v; piv = r; }
+    }
+    if (!(best > 1e-13 * scale)) return false;
+    if (piv !== col) {
+      for (let c = 0; c < w; c++) {
+        const t = M[col * w + c];
+        M[col * w + c] = M[piv * w + c];
+        M[piv * w + c] = t;
+      }
+    }
+    const d = M[col * w + col];
+    for (let r = col + 1; r < n; r++) {
+      const f = M[r * w + col] / d;
+      if (f === 0) continue;
+      for (let c = col; c < w; c++) M[r * w + c] -= f * M[col * w + c];
+    }
+  }
+  for (let r = n - 1; r >= 0; r--) {
+    let s = M[r * w + n];
+    for (let c = r + 1; c < n; c++) s -= M[r * w + c] * SOL[c];
+    SOL[r] = s / M[r * w + r];
+  }
+  return true;
+}
+
+/**
+ * The exact minimiser of sum w_i (a + d y_i + c z_i - W_i)^2 over the constraint polytope.
+ * `maxSlope` is Lee's bound L on the wing slopes of w (2; Infinity drops it).
+ */
+export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope = 2, out?: InnerSolution): InnerSolution {
+  const res = out ?? { f: 0, a: 0, d: 0, c: 0 };
+  // H (3x3 symmetric) and h; a tiny ridge keeps H invertible for degenerate data (< 3 distinct k).
+  const ridge = 1e-14 * (S.s1 + S.syy + S.szz);
+  const H00 = S.s1 + ridge, H01 = S.sy, H02 = S.sz, H11 = S.syy + ridge, H12 = S.syz, H22 = S.szz + ridge;
+  const h0 = S.sW, h1 = S.syW, h2 = S.szW;
+  const L = Number.isFinite(maxSlope) ? maxSlope * sigma : 1e300;
+  BETA[0] = 0; BETA[1] = 0; BETA[2] = -L; BETA[3] = -L; BETA[4] = 0; BETA[5] = 0; BETA[6] = -aMax;
+  const feasTol = 1e-12 * (Math.abs(aMax) + (Number.isFinite(maxSlope) ? L : 0) + 1e-300);
+  let bestF = Infinity, bestA = 0, bestD = 0, bestC = 0;
+  const objective = (a: number, d: number, c: number) =>
+    a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
+  const feasible = (a: number, d: number, c: number) => {
+    for (let i = 0; i < NC; i++) {
+      const r = A_ROWS[i];
+      if (r[0] * a + r[1] * d + r[2] * c - BETA[i] < -feasTol) return false;
+    }
+    return true;
+  };
+  // Jacobi scaling x = D u (unit diagonal of H) and unit-norm constraint rows keep the KKT
+  // matrices well conditioned whatever the units of y (sigma can be 1e-3 of the k range).
+  const d0 = 1 / Math.sqrt(H00), d1 = 1 / Math.sqrt(H11), d2 = 1 / Math.sqrt(H22);
+  const G00 = 1, G01 = H01 * d0 * d1, G02 = H02 * d0 * d2, G11 = 1, G12 = H12 * d1 * d2, G22 = 1;
+  const g0 = h0 * d0, g1 = h1 * d1, g2 = h2 * d2;
+  for (let si = -1; si < ACTIVE_SETS.length; si++) {
+    const act = si < 0 ? [] : ACTIVE_SETS[si];
+    const n = 3 + act.length;
+    const w = n + 1;
+    M.fill(0, 0, n * w);
+    // [G  -B_S^T; B_S  0] [u; lambda] = [g; beta_S / |row|],  B = A D with unit rows.
+    M[0] = G00; M[1] = G01; M[2] = G02; M[n] = g0;
+    M[w] = G01; M[w + 1] = G11; M[w + 2] = G12; M[w + n] = g1;
+    M[2 * w] = G02; M[2 * w + 1] = G12; M[2 * w + 2] = G22; M[2 * w + n] = g2;
+    for (let j = 0; j < act.length; j++) {
+      const r = A_ROWS[act[j]];
+      const b0 = r[0] * d0, b1 = r[1] * d1, b2 = r[2] * d2;
+      const nr = 1 / Math.sqrt(b0 * b0 + b1 * b1 + b2 * b2);
+      const row = [b0 * nr, b1 * nr, b2 * nr];
+      for (let q = 0; q < 3; q++) {
+        M[q * w + 3 + j] = -row[q];
+        M[(3 + j) * w + q] = row[q];
+      }
+      M[(3 + j) * w + n] = BETA[act[j]] * nr;
+    }
+    if (!solveAugmented(n)) continue;
+    const a = SOL[0] * d0, d = SOL[1] * d1, c = SOL[2] * d2;
+    if (!feasible(a, d, c)) continue;
+    const f = objective(a, d, c);
+    let kkt = true;
+    for (let j = 0; j < act.length; j++) if (SOL[3 + j] < 0) { kkt = false; break; }
+    if (f < bestF) { bestF = f; bestA = a; bestD = d; bestC = c; }
+    if (kkt) break; // the global minimiser of the convex QP
+  }
+  if (bestF === Infinity) {
+    // Unreachable for finite data (the origin-ish point a = d = c = 0 is feasible and its set is
+    // enumerated); kept as a guard so a caller never sees NaN silently.
+    res.f = Infinity; res.a = NaN; res.d = NaN; res.c = NaN;
+    return res;
+  }
+  res.f = Math.max(0, bestF);
+  res.a = bestA; res.d = bestD; res.c = bestC;
+  return res;
+}
+
+/** (a, d, c) at (m, sigma) -> raw SVI. */
+export function innerToRaw(x: { a: number; d: number; c: number }, m: number, sigma: number) {
+  const b = x.c / sigma;
+  const rho = x.c > 0 ? Math.max(-1, Math.min(1, x.d / x.c)) : 0;
+  return { a: x.a, b, rho, m, sigma };
+}
+
+/**
+ * Many slices in one flat layout (the layout the WebGPU kernel will bind as storage buffers):
+ * slice s owns quotes offsets[s] .. offsets[s+1]-1 of `k` (log-forward moneyness), `w` (market
+ * total variance) and `weight` (weights on total-variance errors); `aMax[s]` bounds its level.
+ */
+export interface SliceBatch {
+  offsets: Uint32Array;
+  k: Float64Array;
+  w: Float64Array;
+  weight: Float64Array;
+  aMax: Float64Array;
+  /** Lee's bound on the wing slopes of w (default 2). */
+  maxSlope?: number;
+}
+
+/**
+ * The (m, sigma) grid of every slice: slice s searches m[s*nm + i], sigma[s*ns + j]. Output cell
+ * (s, i, j) sits at index (s * nm + i) * ns + j of `f`, and its (a, d, c) at 3 times that index.
+ */
+export interface GridSpec {
+  nm: number;
+  ns: number;
+  m: Float64Array;
+  sigma: Float64Array;
+}
+
+export interface GridResult {
+  f: Float64Array;
+  adc: Float64Array;
+}
+
+const sums: InnerSums = { s1: 0, sy: 0, sz: 0, syy: 0, syz: 0, szz: 0, sW: 0, syW: 0, szW: 0, sWW: 0 };
+const sol: InnerSolution = { f: 0, a: 0, d: 0, c: 0 };
+
+/** Accumulates the sums of quotes [lo, hi) of the arrays at (m, sigma) into `into`. */
+export function accumulateSums(
+  k: Float64Array,
+  w: Float64Array,
+  weight: Float64Array,
+  lo: number,
+  hi: number,
+  m: number,
+  sigma: number,
+  into: InnerSums = sums,
+): InnerSums {
+  let s1 = 0, sy = 0, sz = 0, syy = 0, syz = 0, szz = 0, sW = 0, syW = 0, szW = 0, sWW = 0;
+  const inv = 1 / sigma;
+  for (let q = lo; q < hi; q++) {
+    const wt = weight[q];
+    const y = (k[q] - m) * inv;
+    const z = Math.sqrt(y * y + 1);
+    const W = w[q];
+    s1 += wt; sy += wt * y; sz += wt * z;
+    syy += wt * y * y; syz += wt * y * z; szz += wt * (y * y + 1);
+    sW += wt * W; syW += wt * y * W; szW += wt * z * W; sWW += wt * W * W;
+  }
+  into.s1 = s1; into.sy = sy; into.sz = sz; into.syy = syy; into.syz = syz; into.szz = szz;
+  into.sW = sW; into.syW = syW; into.szW = szW; into.sWW = sWW;
+  return into;
+}
+
+/** V(m, sigma) and its (a, d, c) for quotes [lo, hi) of a batch. */
+export function innerAt(batch: SliceBatch, slice: number, m: number, sigma: number, out?: InnerSolution): InnerSolution {
+  const lo = batch.offsets[slice];
+  const hi = batch.offsets[slice + 1];
+  accumulateSums(batch.k, batch.w, batch.weight, lo, hi, m, sigma, sums);
+  return solveInner(sums, sigma, batch.aMax[slice], batch.maxSlope ?? 2, out ?? { f: 0, a: 0, d: 0, c: 0 });
+}
+
+/** Evaluates the (m, sigma) grid of every slice of the batch: the CPU twin of the grid kernel. */
+export function evaluateGridBatch(batch: SliceBatch, grid: GridSpec, out?: GridResult): GridResult {
+  const S = batch.offsets.length - 1;
+  const { nm, ns } = grid;
+  if (grid.m.length !== S * nm) throw new RangeError(`grid.m has length ${grid.m.length}, expected ${S} x ${nm}`);
+  if (grid.sigma.length !== S * ns) throw new RangeError(`grid.sigma has length ${grid.sigma.length}, expected ${S} x ${ns}`);
+  const cells = S * nm * ns;
+  const res = out ?? { f: new Float64Array(cells), adc: new Float64Array(3 * cells) };
+  const L = batch.maxSlope ?? 2;
+  for (let s = 0; s < S; s++) {
+    const lo = batch.offsets[s];
+    const hi = batch.offsets[s + 1];
+    for (let i = 0; i < nm; i++) {
+      const m = grid.m[s * nm + i];
+      for (let j = 0; j < ns; j++) {
+        const sigma = grid.sigma[s * ns + j];
+        const cell = (s * nm + i) * ns + j;
+        accumulateSums(batch.k, batch.w, batch.weight, lo, hi, m, sigma, sums);
+        solveInner(sums, sigma, batch.aMax[s], L, sol);
+        res.f[cell] = sol.f;
+        res.adc[3 * cell] = sol.a;
+        res.adc[3 * cell + 1] = sol.d;
+        res.adc[3 * cell + 2] = sol.c;
+      }
+    }
+  }
+  return res;
+}
