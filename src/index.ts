@@ -29,3 +29,4 @@ export { fitBlackFlat } from './demo/blackFlat.js';
 export { type GpuIvOptions } from './engines/black/gpu.js';
 export { pricerFactoryFor, engineFor, MC_CALIBRATION_DEFAULTS, type CalibrationEngine } from './calibrator/pricers.js';
 export { setShaderBaseUrl } from './backends/webgpu/shaderSource.js';
+export * as surface from './surface/index.js';
