@@ -275,6 +275,9 @@ export async function calibrateMany(surfaces: readonly ManySurface[], options: C
         : await selectBackend(options.backend ?? 'auto', log);
   const threads = options.threads ?? (await defaultThreads());
   const pooled = backend.name === 'cpu' && threads > 1 && total > 1;
+  if (backend.name === 'webgpu' && total > 1) {
+    log(`calibrateMany: ${total} surfaces one after another on WebGPU (a batched multi-surface kernel is a later step); the CPU backend fits them on a pool of worker threads`);
+  }
   if (pooled && options.createPricer) {
     throw new CalibrationInputError('createPricer cannot cross into worker threads: use threads: 1 (in-process) with a pricer factory of your own');
   }
