@@ -30,3 +30,15 @@ export { type GpuIvOptions } from './engines/black/gpu.js';
 export { pricerFactoryFor, engineFor, MC_CALIBRATION_DEFAULTS, type CalibrationEngine } from './calibrator/pricers.js';
 export { setShaderBaseUrl } from './backends/webgpu/shaderSource.js';
 export * as surface from './surface/index.js';
+export {
+  calibrateMany,
+  isSurfaceFailure,
+  type CalibrateManyOptions,
+  type ManySurface,
+  type SurfaceSettings,
+  type SurfaceResult,
+  type SurfaceFailure,
+  type SurfaceOutcome,
+  type ManyProgressEvent,
+} from './calibrator/many.js';
+export { surfacesFromCsv, SURFACE_COLUMNS, type SplitCsv } from './calibrator/manyCsv.js';

@@ -11,6 +11,7 @@ import { UserError } from '../errors.js';
 import { backendOption, checkOutputFile, emit, readOptionsFrom, withReadOptions, writeOutput } from '../io.js';
 import { MC_CALIBRATION_DEFAULTS, pricerFactoryFor } from '../../calibrator/pricers.js';
 import { parseIntegerFlag, parseKeyValues, readInput } from '../parse.js';
+import { calibrateManyCli, collectInputs, expandInputs, isMany } from '../calibrateMany.js';
 
 /** A previous fit's JSON (for --start and --prior), checked enough to give a one-line error. */
 function readFit(flag: string, path: string): PriorSource {
@@ -65,7 +66,7 @@ export function register(program: Command): void {
     program
       .command('calibrate')
       .description('fit Heston, Bates, Merton or rough Bergomi (Monte Carlo) to a canonical quote CSV (weighted least squares in IV or price)')
-      .requiredOption('--input <file>', 'canonical quote CSV (from `volfit normalize` or by hand)')
+      .requiredOption('--input <file>', 'canonical quote CSV (from `volfit normalize` or by hand); repeat it, give a folder (every .csv in it), or a file with a `surface` or `date` column, for many surfaces (JSON Lines out)', collectInputs)
       .addOption(new Option('--model <name>', 'model to fit').choices(modelNames()).makeOptionMandatory())
       .addOption(backendOption())
       .addOption(new Option('--objective <kind>', 'residual measure').choices(['iv', 'price']).default('iv'))
@@ -80,17 +81,22 @@ export function register(program: Command): void {
       .option('--seed <n>', 'Monte Carlo seed, fixed for the whole fit (rbergomi)', String(MC_CALIBRATION_DEFAULTS.seed))
       .option('--json', 'print the result JSON instead of a summary')
       .option('--out <file>', 'also write the result JSON here (usable as --start/--prior later)')
+      .option('--threads <n>', 'worker threads for many surfaces on the CPU (default: one per core)')
   )
     .action(async (o) => {
+      // Several files, a folder or a file split by a surface/date column: src/cli/calibrateMany.ts.
+      const files = expandInputs(o.input as string[]);
+      const input = files[0];
       const startIsFile = o.start !== undefined && (/\.json$/i.test(o.start) || existsSync(o.start));
       if (o.out !== undefined) {
         checkOutputFile('--out', o.out, [
-          { flag: '--input', path: o.input },
+          ...files.map((path) => ({ flag: '--input', path })),
           { flag: '--start', path: startIsFile ? o.start : undefined },
           { flag: '--prior', path: o.prior },
         ]);
       }
-      const text = readInput(o.input);
+      const many = isMany(files);
+      const text = many ? '' : readInput(input);
       const model = getModel(o.model);
       let start: Record<string, number> | PriorSource | undefined;
       if (o.start !== undefined) {
@@ -102,6 +108,7 @@ export function register(program: Command): void {
         steps: intFlag('--steps', o.steps, 1, 512, { n: MC_CALIBRATION_MINIMUM.steps, what: 'time steps' }),
         seed: intFlag('--seed', o.seed, 0, 2 ** 32 - 1),
       };
+      if (many) return calibrateManyCli(files, { o, model, start, startIsFile, prior, mc });
       const t0 = Date.now();
       let lastPrint = 0;
       let result: CalibrationResult;
@@ -133,7 +140,7 @@ export function register(program: Command): void {
         // A fault in the start or prior names that flag and its file, not the quotes.
         if (e instanceof CalibrationInputError && e.subject === 'start') throw new UserError(`--start${startIsFile ? ` ${o.start}` : ''}: ${e.message}`);
         if (e instanceof CalibrationInputError && e.subject === 'prior') throw new UserError(`--prior ${o.prior}: ${e.message}`);
-        if (e instanceof CalibrationInputError || e instanceof CanonicalFormatError) throw new UserError(`${o.input}: ${e.message}`);
+        if (e instanceof CalibrationInputError || e instanceof CanonicalFormatError) throw new UserError(`${input}: ${e.message}`);
         throw e;
       }
       const json = JSON.stringify(result, null, 2);
