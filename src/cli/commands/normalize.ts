@@ -1,15 +1,16 @@
 /**
- * `volfit normalize`: flags -> normalize() -> canonical CSV (to --out, or stdout) and, with
+ * `volfit normalize`: flags -> normalizeStream() -> canonical CSV (to --out, or stdout) and, with
  * --json, the summary {rows_in, rows_out, excluded, expiries, ...} on stdout. Parsing only; the
- * work is src/market/normalize.ts, the same code path as the library.
+ * work is src/market/normalize.ts, the same code path as the library's normalize(). The file is
+ * read as a stream and the outputs written in pieces (issue 12).
  */
 import { Command, Option } from 'commander';
-import { normalize } from '../../market/normalize.js';
+import { normalizeStream } from '../../market/normalize.js';
 import { MarketFormatError } from '../../market/errors.js';
 import { WEIGHT_SCHEMES, type WeightScheme } from '../../market/weights.js';
 import { UserError } from '../errors.js';
-import { emit } from '../io.js';
-import { parseNumberFlag, parseNumberList, readInput } from '../parse.js';
+import { parseNumberFlag, parseNumberList } from '../parse.js';
+import { inputError, openInput, openOutput } from '../stream.js';
 
 function parseWeights(value: string | undefined): WeightScheme[] | undefined {
   if (value === undefined) return undefined;
@@ -44,16 +45,16 @@ export function register(program: Command): void {
     .option('--weights <list>', `product of: ${WEIGHT_SCHEMES.join(', ')}, or none (default spread,vega,staleness)`)
     .option('--half-life <seconds>', 'staleness weight half-life (default 21600)')
     .option('--parity-band <x>', 'near-the-money band |K/S - 1| for parity fits (default 0.2)')
-    .action((o) => {
-      const text = readInput(o.input);
-      let band: number[] | undefined;
-      if (o.moneyness !== undefined) {
-        band = parseNumberList('--moneyness', o.moneyness);
-        if (band.length !== 2) throw new UserError('--moneyness takes two numbers: lo,hi');
-      }
+    .action(async (o) => {
+      const input = openInput(o.input);
       let result;
       try {
-        result = normalize(text, {
+        let band: number[] | undefined;
+        if (o.moneyness !== undefined) {
+          band = parseNumberList('--moneyness', o.moneyness);
+          if (band.length !== 2) throw new UserError('--moneyness takes two numbers: lo,hi');
+        }
+        result = await normalizeStream(input, {
           venue: o.venue,
           underlying: o.underlying,
           asOf: o.asOf,
@@ -72,10 +73,24 @@ export function register(program: Command): void {
           parity: { band: parseNumberFlag('--parity-band', o.parityBand) },
         });
       } catch (e) {
+        input.destroy();
         if (e instanceof MarketFormatError || e instanceof RangeError) throw new UserError(`${o.input}: ${e.message}`);
-        throw e;
+        throw inputError(o.input, e);
       }
-      if (o.out || !o.json) emit(result.toCsv(), o.out);
-      if (o.json) emit(JSON.stringify(result.toJSON()));
+      // Written in pieces from the compact result: the same text as toCsv() and toJSON().
+      if (o.out || !o.json) await writeAll(result.csvChunks(), o.out);
+      if (o.json) await writeAll(result.jsonChunks(), undefined, '\n');
     });
+}
+
+async function writeAll(chunks: Iterable<string>, out: string | undefined, end = ''): Promise<void> {
+  const sink = openOutput(out);
+  try {
+    for (const c of chunks) await sink.write(c);
+    if (end) await sink.write(end);
+    await sink.close();
+  } catch (e) {
+    sink.abort();
+    throw e;
+  }
 }

@@ -16,9 +16,11 @@ const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 /**
  * SPX 2011 chain, `copies` times, copy c with its expiries moved c weeks later (new expiries,
  * same strikes), and some cells broken: a strike that is not a number every 997th row, an empty
- * bid every 1499th, an unknown option type every 2503rd.
+ * bid every 1499th, an unknown option type every 2503rd. With `sameExpiries`, the expiries stay
+ * and odd copies have their strikes moved c/2 up instead (even copies are duplicates): expiries
+ * of thousands of rows.
  */
-export function cboeReplica(copies: number): string {
+export function cboeReplica(copies: number, sameExpiries = false): string {
   const [head, ...body] = lines(readFileSync(SPX2011, 'utf8'));
   const cols = head.split(',');
   const ed = cols.indexOf('expiry_date');
@@ -31,10 +33,27 @@ export function cboeReplica(copies: number): string {
     for (const l of body) {
       n++;
       const r = l.split(',');
-      if (c > 0) r[ed] = new Date(Date.parse(`${r[ed].slice(0, 10)}T00:00:00Z`) + c * 7 * 86_400_000).toISOString().slice(0, 10);
+      if (sameExpiries) {
+        if (c % 2 === 1) r[ks] = String(Number(r[ks]) + c / 2);
+      } else if (c > 0) r[ed] = new Date(Date.parse(`${r[ed].slice(0, 10)}T00:00:00Z`) + c * 7 * 86_400_000).toISOString().slice(0, 10);
       if (n % 997 === 0) r[ks] = 'abc';
       if (n % 1499 === 0) r[bid] = '';
       if (n % 2503 === 0) r[ty] = 'X';
+      out.push(r.join(','));
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** The Deribit snapshot (both coins), `copies` times, copy c with its expiries moved c days later. */
+export function deribitReplica(copies: number): string {
+  const [head, ...body] = lines(readFileSync(SNAPSHOT, 'utf8'));
+  const ed = head.split(',').indexOf('expiry_datetime');
+  const out = [head];
+  for (let c = 0; c < copies; c++) {
+    for (const l of body) {
+      const r = l.split(',');
+      if (c > 0) r[ed] = new Date(Date.parse(r[ed]) + c * 86_400_000).toISOString();
       out.push(r.join(','));
     }
   }
