@@ -4,19 +4,27 @@
  * the venue, read its rows into candidates (venue conventions, forwards, discounts), filter with
  * a reason per row, invert Black-76 IVs, weight. Every input row ends up in `quotes` or in
  * `excluded`: rows_in = rows_out + excluded.length.
+ *
+ * Memory (issue 12): forwards and filters need a whole expiry, so this is not one pass, but rows
+ * are read in batches and kept as compact records (rows.ts: numbers in typed arrays, strings
+ * pooled, one reason code per excluded row); objects are made for a few thousand rows at a time
+ * (filters) or one output chunk at a time. normalizeStream() reads a stream and writes its CSV and
+ * JSON in pieces; normalize() is the same pipeline on text, returning arrays.
  */
-import { writeCanonicalCsv, type Quote } from './canonical.js';
+import { writeCanonicalCsv, type ExtraColumns, type Quote } from './canonical.js';
 import { MarketFormatError } from './errors.js';
 import { applyFilters, checkFilterOptions, DEFAULT_FILTERS, type BlackInversion, type FilterOptions, type Kept } from './filters.js';
 import { DEFAULT_PARITY, type ParityOptions } from './forwards.js';
-import { readTable } from './table.js';
+import { CandidateView, KEPT, KeptView, type QuoteRows } from './rows.js';
+import { csvField, parseNumber, readTable, streamTable, type TableHead } from './table.js';
 import { isoUtc, parseIsoUtc } from './time.js';
-import type { Exclusion, Venue, VenueExpiry, VenueRead } from './types.js';
+import type { Exclusion, Venue, VenueExpiry } from './types.js';
 import { computeWeights, DEFAULT_WEIGHTS, type WeightFactors, type WeightOptions } from './weights.js';
-import { readCboe } from './venues/cboe.js';
-import { readCanonicalVenue } from './venues/canonical.js';
-import { readDeribit } from './venues/deribit.js';
+import { CboeReader } from './venues/cboe.js';
+import { CanonicalVenueReader } from './venues/canonical.js';
+import { DeribitReader } from './venues/deribit.js';
 import { detectVenue, requireVenueColumns } from './venues/detect.js';
+import { candidates, type VenueRead, type VenueReader } from './venues/reader.js';
 import { black76Inversion } from './black.js';
 
 export interface NormalizeOptions {
@@ -105,63 +113,292 @@ export interface NormalizeResult {
 }
 
 export function normalize(text: string, opts: NormalizeOptions = {}): NormalizeResult {
-  const filters: FilterOptions = { ...DEFAULT_FILTERS, ...definedOnly(opts.filters) };
-  checkFilterOptions(filters);
-  const weights: WeightOptions = { ...DEFAULT_WEIGHTS, ...definedOnly(opts.weights) };
-  const parity: ParityOptions = { ...DEFAULT_PARITY, ...definedOnly(opts.parity) };
-  let asOfMs: number | undefined;
-  if (opts.asOf !== undefined) {
-    const t = parseIsoUtc(opts.asOf);
-    if (t === null) throw new MarketFormatError(`as-of "${opts.asOf}" is not an ISO date/time`);
-    asOfMs = t;
-  }
-
+  const core = new Normalizer(opts);
   const table = readTable(text);
-  const venue = !opts.venue || opts.venue === 'auto' ? detectVenue(table) : opts.venue;
-  requireVenueColumns(table, venue);
-  const read: VenueRead =
-    venue === 'deribit'
-      ? readDeribit(table, { underlying: opts.underlying, asOfMs, parity })
-      : venue === 'cboe'
-        ? readCboe(table, { asOfMs, parity })
-        : readCanonicalVenue(table, { asOf: opts.asOf, spot: opts.spot, rate: opts.rate, div: opts.div, parity });
-
-  const black = opts.black ?? black76Inversion;
-  const { kept, excluded: filtered } = applyFilters(read.candidates, filters, black, {
-    asOfMs: read.asOfMs,
-    bookRequired: venue !== 'canonical',
-  });
-  const w = computeWeights(kept, weights, read.asOfMs);
-  const quotes = kept.map((q, i) => toNormalized(q, w[i].weight, w[i].factors)).sort((a, b) => a.row - b.row);
-  const excluded = [...read.excluded, ...filtered].sort((a, b) => a.row - b.row);
-  if (quotes.length + excluded.length !== read.rowsIn) {
-    // An internal bug, not bad input: the accounting is the module's promise.
-    throw new Error(`normalize accounting broken: ${read.rowsIn} rows in, ${quotes.length} out, ${excluded.length} excluded`);
-  }
-  const expiries = expiryTable(read.expiries, quotes);
-  const asOf = read.asOfMs !== undefined ? isoUtc(read.asOfMs) : undefined;
-  const notes = [
-    ...read.notes,
-    `weights: ${weights.schemes.join(' x ') || 'none'}${weights.schemes.includes('staleness') ? ` (half-life ${weights.halfLifeSeconds} s)` : ''}, mean 1`,
-  ];
-  const counts = (): Record<string, number> => {
-    const c: Record<string, number> = {};
-    for (const e of excluded) c[e.reason] = (c[e.reason] ?? 0) + 1;
-    return c;
-  };
+  core.start(table);
+  core.read(table.rows, 1);
+  const set = core.finish();
+  const quotes = set.quotes();
+  const excluded = set.excluded();
   return {
-    venue,
-    ...(asOf ? { asOf } : {}),
-    rowsIn: read.rowsIn,
-    rowsOut: quotes.length,
+    venue: set.venue,
+    ...(set.asOf ? { asOf: set.asOf } : {}),
+    rowsIn: set.rowsIn,
+    rowsOut: set.rowsOut,
     quotes,
     excluded,
-    expiries,
-    notes,
-    exclusionCounts: counts,
-    toJSON: () => summary(venue, asOf, read.rowsIn, quotes.length, excluded, expiries, counts(), notes),
+    expiries: set.expiries,
+    notes: set.notes,
+    exclusionCounts: () => set.exclusionCounts(),
+    toJSON: () => set.summary(excluded),
     toCsv: () => toCsv(quotes),
   };
+}
+
+/**
+ * normalize() on a stream (a file's text, e.g. `createReadStream(path, 'utf8')`): the same
+ * result, held compactly (a few hundred bytes per candidate quote, see rows.ts) and written out
+ * in pieces by `csvChunks()` and `jsonChunks()`, byte for byte what `toCsv()` and
+ * `JSON.stringify(toJSON())` of normalize() give. Options are checked before anything is read.
+ */
+export async function normalizeStream(source: NodeJS.ReadableStream, opts: NormalizeOptions = {}): Promise<NormalizedSet> {
+  const core = new Normalizer(opts);
+  const table = await streamTable(source);
+  try {
+    core.start(table);
+    let row = 1;
+    for await (const batch of table.batches()) {
+      core.read(batch, row);
+      row += batch.length;
+    }
+  } finally {
+    table.close();
+  }
+  return core.finish();
+}
+
+/** Rows the filters get at a time (more when one strike of one expiry has more). */
+const FILTER_ROWS = 4096;
+
+/**
+ * Splits one expiry's candidate indices (file order) into parts of about `size` rows, each
+ * holding whole strikes, each in file order.
+ */
+function* byWholeStrikes(rows: QuoteRows, indices: Int32Array, size: number): Generator<Int32Array> {
+  if (indices.length <= size) {
+    yield indices;
+    return;
+  }
+  const strikes = new Map<number, number[]>();
+  for (const i of indices) {
+    const k = rows.strike.get(i);
+    const list = strikes.get(k);
+    if (list) list.push(i);
+    else strikes.set(k, [i]);
+  }
+  let part: number[] = [];
+  for (const list of strikes.values()) {
+    for (const i of list) part.push(i);
+    if (part.length >= size) {
+      yield Int32Array.from(part).sort();
+      part = [];
+    }
+  }
+  if (part.length > 0) yield Int32Array.from(part).sort();
+}
+
+/** The pipeline, fed a header, then records in batches, then finished. */
+class Normalizer {
+  private readonly filters: FilterOptions;
+  private readonly weights: WeightOptions;
+  private readonly parity: ParityOptions;
+  private readonly asOfMs: number | undefined;
+  private reader: VenueReader | undefined;
+
+  constructor(private readonly opts: NormalizeOptions) {
+    this.filters = { ...DEFAULT_FILTERS, ...definedOnly(opts.filters) };
+    checkFilterOptions(this.filters);
+    this.weights = { ...DEFAULT_WEIGHTS, ...definedOnly(opts.weights) };
+    this.parity = { ...DEFAULT_PARITY, ...definedOnly(opts.parity) };
+    if (opts.asOf !== undefined) {
+      const t = parseIsoUtc(opts.asOf);
+      if (t === null) throw new MarketFormatError(`as-of "${opts.asOf}" is not an ISO date/time`);
+      this.asOfMs = t;
+    }
+  }
+
+  start(head: TableHead): void {
+    const { opts, parity, asOfMs } = this;
+    const venue = !opts.venue || opts.venue === 'auto' ? detectVenue(head) : opts.venue;
+    requireVenueColumns(head, venue);
+    this.reader =
+      venue === 'deribit'
+        ? new DeribitReader(head, { underlying: opts.underlying, asOfMs, parity })
+        : venue === 'cboe'
+          ? new CboeReader(head, { asOfMs, parity })
+          : new CanonicalVenueReader(head, { asOf: opts.asOf, spot: opts.spot, rate: opts.rate, div: opts.div, parity });
+  }
+
+  read(records: string[][], firstRow: number): void {
+    this.reader!.read(records, firstRow);
+  }
+
+  finish(): NormalizedSet {
+    const read = this.reader!.finish();
+    const { rows, log } = read;
+    const black = this.opts.black ?? black76Inversion;
+    // A few thousand rows at a time: the filters compare rows only within one expiry and strike
+    // (duplicate_quote: same expiry, strike and type; itm_with_otm_twin: the other type at that
+    // expiry and strike), so any split that keeps each (expiry, strike) whole, in file order,
+    // gives the same result as one call on all rows.
+    const bookRequired = read.venue !== 'canonical';
+    for (const g of read.groups) {
+      for (const part of byWholeStrikes(rows, g.indices, FILTER_ROWS)) {
+        const qs = candidates(read, part);
+        const { kept, excluded } = applyFilters(qs, this.filters, black, { asOfMs: read.asOfMs, bookRequired });
+        for (const e of excluded) log.add(e);
+        // kept is a subsequence of qs, in order.
+        let j = 0;
+        for (const k of kept) {
+          while (qs[j].row !== k.row) j++;
+          const i = part[j];
+          rows.state.set(i, KEPT);
+          rows.iv.set(i, k.iv);
+          rows.vega.set(i, k.vega);
+        }
+      }
+    }
+    const kept: number[] = [];
+    for (let i = 0; i < rows.length; i++) if (rows.state.get(i) === KEPT) kept.push(i);
+    const w = computeWeights(
+      kept.map((i) => new KeptView(rows, i)),
+      this.weights,
+      read.asOfMs,
+    );
+    kept.forEach((i, j) => {
+      rows.weight.set(i, w[j].weight);
+      rows.setFactors(i, w[j].factors);
+    });
+    if (kept.length + log.count !== read.rowsIn) {
+      // An internal bug, not bad input: the accounting is the module's promise.
+      throw new Error(`normalize accounting broken: ${read.rowsIn} rows in, ${kept.length} out, ${log.count} excluded`);
+    }
+    return new NormalizedSet(read, Int32Array.from(kept), this.weights);
+  }
+}
+
+/** Quotes materialised at a time while writing. */
+const CHUNK_ROWS = 1024;
+
+/** The outcome of normalization, held compactly; quotes and exclusions are made on demand. */
+export class NormalizedSet {
+  readonly venue: Venue;
+  readonly asOf?: string;
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly excludedCount: number;
+  readonly expiries: ExpiryRow[];
+  readonly notes: string[];
+
+  constructor(
+    private readonly read: VenueRead,
+    /** Indices of the kept candidates, in row order. */
+    private readonly kept: Int32Array,
+    private readonly weights: WeightOptions,
+  ) {
+    this.venue = read.venue;
+    if (read.asOfMs !== undefined) this.asOf = isoUtc(read.asOfMs);
+    this.rowsIn = read.rowsIn;
+    this.rowsOut = kept.length;
+    this.excludedCount = read.log.count;
+    const perExpiry = new Map<string, number>();
+    for (const i of kept) {
+      const e = read.rows.expiryOf(i);
+      perExpiry.set(e, (perExpiry.get(e) ?? 0) + 1);
+    }
+    this.expiries = expiryTable(read.expiries, perExpiry);
+    this.notes = [
+      ...read.notes,
+      `weights: ${weights.schemes.join(' x ') || 'none'}${weights.schemes.includes('staleness') ? ` (half-life ${weights.halfLifeSeconds} s)` : ''}, mean 1`,
+    ];
+  }
+
+  /** The k-th kept quote (row order). */
+  quote(k: number): NormalizedQuote {
+    const { rows } = this.read;
+    const i = this.kept[k];
+    const q: Kept = { ...this.read.candidate(i), iv: rows.iv.get(i), vega: rows.vega.get(i) };
+    return toNormalized(q, rows.weight.get(i), rows.factorsOf(i, this.weights.schemes));
+  }
+
+  quotes(): NormalizedQuote[] {
+    return Array.from(this.kept, (_, k) => this.quote(k));
+  }
+
+  /** Exclusions in row order. */
+  *exclusions(): Generator<Exclusion> {
+    const { log } = this.read;
+    for (let row = 1; row <= this.rowsIn; row++) {
+      const e = log.get(row);
+      if (e) yield e;
+    }
+  }
+
+  excluded(): Exclusion[] {
+    return [...this.exclusions()];
+  }
+
+  /** Counts per reason code, in order of first appearance by row. */
+  exclusionCounts(): Record<string, number> {
+    const c: Record<string, number> = {};
+    const { log } = this.read;
+    for (let row = 1; row <= this.rowsIn; row++) {
+      const r = log.reasonOf(row);
+      if (r !== undefined) c[r] = (c[r] ?? 0) + 1;
+    }
+    return c;
+  }
+
+  /** The JSON summary with the given exclusion list. */
+  summary(excluded: Exclusion[]): NormalizeSummary {
+    return summary(this.venue, this.asOf, this.rowsIn, this.rowsOut, excluded, this.expiries, this.exclusionCounts(), this.notes);
+  }
+
+  /** `JSON.stringify(toJSON())` in pieces: the exclusions are written one at a time. */
+  *jsonChunks(): Generator<string> {
+    const whole = JSON.stringify(this.summary([]));
+    const at = whole.indexOf('"excluded":[]') + '"excluded":['.length;
+    yield whole.slice(0, at);
+    let part: string[] = [];
+    let first = true;
+    for (const e of this.exclusions()) {
+      part.push(JSON.stringify(summaryExclusion(e)));
+      if (part.length === CHUNK_ROWS) {
+        yield (first ? '' : ',') + part.join(',');
+        first = false;
+        part = [];
+      }
+    }
+    if (part.length > 0) yield (first ? '' : ',') + part.join(',');
+    yield whole.slice(at);
+  }
+
+  /** The canonical CSV of `toCsv()` in pieces (see csvColumns). */
+  *csvChunks(): Generator<string> {
+    const columns = csvColumns(this.filledColumns(), this.factorNames());
+    yield `${columns.map(([name]) => csvField(name)).join(',')}\n`;
+    for (const qs of this.quoteChunks()) {
+      yield `${qs.map((q) => columns.map(([, f]) => csvField(f(q))).join(',')).join('\n')}\n`;
+    }
+  }
+
+  /**
+   * The optional canonical columns some kept quote fills. normalize sets iv and weight on every
+   * kept quote; the others are the candidate's own fields, read through views of the store.
+   */
+  private filledColumns(): Set<string> {
+    const filled = new Set<string>(this.rowsOut > 0 ? ['iv', 'weight'] : []);
+    const probes = OPTIONAL_COLUMNS.filter(([name]) => !filled.has(name));
+    for (const i of this.kept) {
+      const q = new CandidateView(this.read.rows, i);
+      for (const [name, f] of probes) if (!filled.has(name) && f(q) !== undefined) filled.add(name);
+    }
+    return filled;
+  }
+
+  /** The weight factors' names, in the order the quotes hold them. */
+  private factorNames(): string[] {
+    const names = new Set<string>();
+    for (const i of this.kept) for (const k of Object.keys(this.read.rows.factorsOf(i, this.weights.schemes))) names.add(k);
+    return [...names];
+  }
+
+  /** The kept quotes, a chunk at a time. */
+  private *quoteChunks(): Generator<NormalizedQuote[]> {
+    for (let k = 0; k < this.rowsOut; k += CHUNK_ROWS) {
+      yield Array.from({ length: Math.min(CHUNK_ROWS, this.rowsOut - k) }, (_, j) => this.quote(k + j));
+    }
+  }
 }
 
 function definedOnly<T extends object>(o: T | undefined): Partial<T> {
@@ -184,9 +421,7 @@ function toNormalized(q: Kept, weight: number, factors: WeightFactors): Normaliz
   };
 }
 
-function expiryTable(venueExpiries: VenueExpiry[], quotes: NormalizedQuote[]): ExpiryRow[] {
-  const count = new Map<string, number>();
-  for (const q of quotes) count.set(q.expiry, (count.get(q.expiry) ?? 0) + 1);
+function expiryTable(venueExpiries: VenueExpiry[], quotesPerExpiry: Map<string, number>): ExpiryRow[] {
   return venueExpiries
     .filter((e) => e.T > 0)
     .sort((a, b) => a.T - b.T)
@@ -196,7 +431,7 @@ function expiryTable(venueExpiries: VenueExpiry[], quotes: NormalizedQuote[]): E
         T: e.T,
         forward: e.forward,
         discount: e.discount,
-        quotes: count.get(e.expiry) ?? 0,
+        quotes: quotesPerExpiry.get(e.expiry) ?? 0,
         rate: -Math.log(e.discount) / e.T,
         forwardSource: e.forwardSource,
       };
@@ -209,6 +444,13 @@ function expiryTable(venueExpiries: VenueExpiry[], quotes: NormalizedQuote[]): E
       return row;
     });
 }
+
+const summaryExclusion = (e: Exclusion): NormalizeSummary['excluded'][number] => ({
+  row: e.row,
+  reason: e.reason,
+  ...(e.field ? { field: e.field } : {}),
+  ...(e.detail ? { detail: e.detail } : {}),
+});
 
 function summary(
   venue: Venue,
@@ -223,7 +465,7 @@ function summary(
   return {
     rows_in: rowsIn,
     rows_out: rowsOut,
-    excluded: excluded.map((e) => ({ row: e.row, reason: e.reason, ...(e.field ? { field: e.field } : {}), ...(e.detail ? { detail: e.detail } : {}) })),
+    excluded: excluded.map(summaryExclusion),
     expiries: expiries.map((e) => ({
       expiry: e.expiry,
       T: e.T,
@@ -243,9 +485,9 @@ function summary(
   };
 }
 
-function toCsv(quotes: NormalizedQuote[]): string {
-  const factorNames = [...new Set(quotes.flatMap((q) => Object.keys(q.weightFactors)))];
-  const extra: Record<string, (q: Quote) => number | string | undefined> = {
+/** normalize's extra CSV columns beside the canonical ones. */
+function extraColumns(factorNames: string[]): ExtraColumns {
+  const extra: ExtraColumns = {
     source_row: (q) => q.sourceRow ?? q.row, // a canonical input's own source_row: the venue file's row
     log_moneyness: (q) => (q as NormalizedQuote).logMoneyness,
     total_variance: (q) => (q as NormalizedQuote).totalVariance,
@@ -253,5 +495,53 @@ function toCsv(quotes: NormalizedQuote[]): string {
     venue_iv: (q) => (q as NormalizedQuote).venueIv,
   };
   for (const f of factorNames) extra[`w_${f}`] = (q) => (q as NormalizedQuote).weightFactors[f as keyof WeightFactors];
-  return writeCanonicalCsv(quotes, extra);
+  return extra;
+}
+
+const factorNamesOf = (quotes: NormalizedQuote[]) => [...new Set(quotes.flatMap((q) => Object.keys(q.weightFactors)))];
+
+function toCsv(quotes: NormalizedQuote[]): string {
+  return writeCanonicalCsv(quotes, extraColumns(factorNamesOf(quotes)));
+}
+
+type CsvColumn = [string, (q: NormalizedQuote) => unknown];
+
+/** writeCanonicalCsv's optional columns (canonical.ts): written only when some quote fills them. */
+const OPTIONAL_COLUMNS: Array<[string, (q: Quote) => unknown]> = [
+  ['expiry_date', (q) => (parseNumber(q.expiry) === null ? q.expiry : undefined)],
+  ['bid', (q) => q.bid],
+  ['ask', (q) => q.ask],
+  ['spot', (q) => q.spot],
+  ['iv', (q) => q.iv],
+  ['weight', (q) => q.weight],
+  ['open_interest', (q) => q.openInterest],
+  ['volume', (q) => q.volume],
+  ['timestamp', (q) => q.timestamp],
+  ['venue', (q) => q.venue],
+  ['underlying', (q) => q.underlying],
+];
+
+/**
+ * The columns writeCanonicalCsv (canonical.ts) writes with normalize's extra columns, given which
+ * optional ones some quote fills: expiry, strike, type, price, [expiry_date, bid, ask], forward,
+ * rate, div, [spot ... underlying], then the extras. The golden test
+ * (test/market/normalize.golden.test.ts) and normalize.stream.test.ts hold this to
+ * writeCanonicalCsv's output.
+ */
+function csvColumns(filled: Set<string>, factorNames: string[]): CsvColumn[] {
+  const optional = OPTIONAL_COLUMNS.filter(([name]) => filled.has(name));
+  const before = optional.filter(([name]) => ['expiry_date', 'bid', 'ask'].includes(name));
+  const after = optional.filter(([name]) => !['expiry_date', 'bid', 'ask'].includes(name));
+  return [
+    ['expiry', (q) => q.T],
+    ['strike', (q) => q.strike],
+    ['type', (q) => (q.isCall ? 'call' : 'put')],
+    ['price', (q) => q.price],
+    ...before,
+    ['forward', (q) => q.forward],
+    ['rate', (q) => q.rate],
+    ['div', (q) => q.div],
+    ...after,
+    ...Object.entries(extraColumns(factorNames)).map(([name, f]): CsvColumn => [name, (q) => f(q, 0)]),
+  ];
 }

@@ -2,8 +2,13 @@
  * CSV plumbing shared by every venue reader: text -> header + string cells, strict number
  * parsing, and a minimal RFC 4180 writer. Knows nothing about options.
  */
+import { pipeline } from 'node:stream';
+import { CsvError, parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { MarketFormatError } from './errors.js';
+
+/** The parser options of every read (readTable, streamTable). */
+const CSV_OPTIONS = { bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true } as const;
 
 export interface Table {
   /** Header names, trimmed and lower-cased (matching is case-insensitive). */
@@ -26,28 +31,12 @@ export function readTable(
   if (typeof text !== 'string' || text.trim() === '') throw makeError('empty file: no header row');
   let records: string[][];
   try {
-    records = parse(text, {
-      bom: true,
-      relax_column_count: true,
-      relax_quotes: true,
-      skip_empty_lines: true,
-      trim: true,
-    }) as string[][];
+    records = parse(text, CSV_OPTIONS) as string[][];
   } catch (e) {
     throw makeError(`unparseable CSV: ${(e as Error).message}`);
   }
   if (records.length === 0) throw makeError('empty file: no header row');
-  const delimiter = foreignDelimiter(records[0]);
-  if (delimiter) {
-    throw makeError(`the file looks ${delimiter}-delimited; volfit reads comma-separated CSV (decimal point '.', one header line)`);
-  }
-  const header = records[0].map((h) => h.trim().toLowerCase());
-  const index = new Map<string, number>();
-  header.forEach((h, i) => {
-    if (h === '') return;
-    if (index.has(h)) throw makeError(`column "${h}" appears twice in the header`);
-    index.set(h, i);
-  });
+  const { header, index } = tableHead(records[0], makeError);
   return { header, rows: records.slice(1), index };
 }
 
@@ -103,4 +92,88 @@ export function writeCsv(header: string[], rows: unknown[][]): string {
   const lines = [header.map(csvField).join(',')];
   for (const r of rows) lines.push(r.map(csvField).join(','));
   return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming reads (issue 12): the same parse, records in batches, without the file's text, the
+// whole array of cells or a second copy in memory.
+
+/** The header of a table: what `readTable` gives besides its rows. */
+export type TableHead = Omit<Table, 'rows'>;
+
+/** A CSV being read: its header, then its data records in batches, in file order. */
+export interface TableStream extends TableHead {
+  /** Data records (blank lines skipped, as in readTable) in batches of at most `batchRows`. */
+  batches(): AsyncGenerator<string[][]>;
+  /** Stops reading (and releases the source) when the caller will not read to the end. */
+  close(): void;
+}
+
+/** Header names and their index from a first record (readTable's and streamTable's rules). */
+export function tableHead(record: string[], makeError: (message: string) => Error): TableHead {
+  const delimiter = foreignDelimiter(record);
+  if (delimiter) {
+    throw makeError(`the file looks ${delimiter}-delimited; volfit reads comma-separated CSV (decimal point '.', one header line)`);
+  }
+  const header = record.map((h) => h.trim().toLowerCase());
+  const index = new Map<string, number>();
+  header.forEach((h, i) => {
+    if (h === '') return;
+    if (index.has(h)) throw makeError(`column "${h}" appears twice in the header`);
+    index.set(h, i);
+  });
+  return { header, index };
+}
+
+/**
+ * Reads a CSV from a stream (text or bytes, e.g. `createReadStream(path, 'utf8')`) with
+ * readTable's parser and rules: resolves once the header is read, then hands out the records in
+ * batches. Parse errors are `makeError('unparseable CSV: ...')`, as in readTable; an error of the
+ * source itself (a read failure) is thrown as it is.
+ */
+export async function streamTable(
+  source: NodeJS.ReadableStream,
+  makeError: (message: string) => Error = (m) => new MarketFormatError(m),
+  batchRows = 512,
+): Promise<TableStream> {
+  const parser = parseStream(CSV_OPTIONS);
+  pipeline(source, parser, () => {}); // errors reach the reader below through the parser
+  const records = parser[Symbol.asyncIterator]() as AsyncIterator<string[]>;
+  const next = async (): Promise<IteratorResult<string[]>> => {
+    try {
+      return await records.next();
+    } catch (e) {
+      if (e instanceof CsvError) throw makeError(`unparseable CSV: ${e.message}`);
+      throw e;
+    }
+  };
+  const close = () => parser.destroy();
+  let head: TableHead;
+  try {
+    const first = await next();
+    if (first.done) throw makeError('empty file: no header row');
+    head = tableHead(first.value, makeError);
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return {
+    ...head,
+    close,
+    async *batches() {
+      try {
+        let batch: string[][] = [];
+        for (let r = await next(); !r.done; r = await next()) {
+          batch.push(r.value);
+          if (batch.length >= batchRows) {
+            yield batch;
+            batch = [];
+          }
+        }
+        if (batch.length > 0) yield batch;
+      } finally {
+        close();
+      }
+    },
+  };
 }

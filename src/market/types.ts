@@ -1,6 +1,7 @@
 /**
  * Shared shapes of the normalization pipeline: a candidate quote read from a venue file, the
- * reason codes of the exclusion log, and what a venue reader hands to the filters.
+ * reason codes of the exclusion log, and the per-expiry facts a venue reader finds (the reader
+ * itself: venues/reader.ts).
  */
 import type { Quote } from './canonical.js';
 import type { ParityFit } from './parity.js';
@@ -57,16 +58,4 @@ export interface VenueExpiry {
   forwardSource: 'venue' | 'parity' | 'parity_neighbor_rate' | 'input';
   /** Put-call parity fit on this expiry's quotes (when enough pairs), whatever the source. */
   parity?: ParityFit;
-}
-
-export interface VenueRead {
-  venue: Venue;
-  rowsIn: number;
-  candidates: Candidate[];
-  excluded: Exclusion[];
-  expiries: VenueExpiry[];
-  /** Valuation time (UTC ms) used for T and staleness. */
-  asOfMs?: number;
-  /** Notes for the report (conventions applied, assumptions). */
-  notes: string[];
 }

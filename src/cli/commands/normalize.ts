@@ -1,17 +1,19 @@
 /**
- * `volfit normalize`: flags -> normalize() -> canonical CSV (to --out, or stdout) and, with
+ * `volfit normalize`: flags -> normalizeStream() -> canonical CSV (to --out, or stdout) and, with
  * --json, the summary {rows_in, rows_out, excluded, expiries, ...} on stdout. Always one summary
  * line on stderr (rows in, out, top exclusion reasons); when no row survives, no CSV is written
  * and the command fails (exit 2) with the reasons. Parsing only; the work is
- * src/market/normalize.ts, the same code path as the library.
+ * src/market/normalize.ts, the same code path as the library's normalize(). The file is read as
+ * a stream and the outputs written in pieces, so memory does not grow with the file.
  */
 import { Command, Option } from 'commander';
-import { normalize } from '../../market/normalize.js';
+import { normalizeStream } from '../../market/normalize.js';
 import { MarketFormatError } from '../../market/errors.js';
 import { WEIGHT_SCHEMES, type WeightScheme } from '../../market/weights.js';
 import { UserError } from '../errors.js';
-import { checkOutputFile, emit } from '../io.js';
-import { parseNumberFlag, parseNumberList, readInput } from '../parse.js';
+import { checkOutputFile } from '../io.js';
+import { parseNumberFlag, parseNumberList } from '../parse.js';
+import { inputError, openInput, openOutput } from '../stream.js';
 
 function parseWeights(value: string | undefined): WeightScheme[] | undefined {
   if (value === undefined) return undefined;
@@ -57,17 +59,17 @@ export function register(program: Command): void {
     .option('--weights <list>', `product of: ${WEIGHT_SCHEMES.join(', ')}, or none (default spread,vega,staleness)`)
     .option('--half-life <seconds>', 'staleness weight half-life (default 21600)')
     .option('--parity-band <x>', 'near-the-money band |K/S - 1| for parity fits (default 0.2)')
-    .action((o) => {
+    .action(async (o) => {
       if (o.out !== undefined) checkOutputFile('--out', o.out, [{ flag: '--input', path: o.input }]);
-      const text = readInput(o.input);
-      let band: number[] | undefined;
-      if (o.moneyness !== undefined) {
-        band = parseNumberList('--moneyness', o.moneyness);
-        if (band.length !== 2) throw new UserError('--moneyness takes two numbers: lo,hi');
-      }
+      const input = openInput(o.input);
       let result;
       try {
-        result = normalize(text, {
+        let band: number[] | undefined;
+        if (o.moneyness !== undefined) {
+          band = parseNumberList('--moneyness', o.moneyness);
+          if (band.length !== 2) throw new UserError('--moneyness takes two numbers: lo,hi');
+        }
+        result = await normalizeStream(input, {
           venue: o.venue,
           underlying: o.underlying,
           asOf: o.asOf,
@@ -86,20 +88,34 @@ export function register(program: Command): void {
           parity: { band: parseNumberFlag('--parity-band', o.parityBand) },
         });
       } catch (e) {
+        input.destroy();
         if (e instanceof MarketFormatError || e instanceof RangeError) throw new UserError(`${o.input}: ${e.message}`);
-        throw e;
+        throw inputError(o.input, e);
       }
       const excluded = exclusionSummary(result.exclusionCounts());
       if (result.rowsOut === 0) {
         // A header-only file would look like success: say that nothing survived, and why.
-        if (o.json) emit(JSON.stringify(result.toJSON()));
+        if (o.json) await writeAll(result.jsonChunks(), undefined, '\n');
         const asOf = result.asOf ? ` (as of ${result.asOf})` : '';
         throw new UserError(
           `${o.input}: nothing survived normalization: 0 of ${result.rowsIn} rows kept${asOf}; excluded: ${excluded}; check --as-of, --underlying and the filters${o.out !== undefined ? `; ${o.out} not written` : ''}`,
         );
       }
-      if (o.out || !o.json) emit(result.toCsv(), o.out);
-      if (o.json) emit(JSON.stringify(result.toJSON()));
+      // Written in pieces from the compact result: the same text as toCsv() and toJSON().
+      if (o.out || !o.json) await writeAll(result.csvChunks(), o.out);
+      if (o.json) await writeAll(result.jsonChunks(), undefined, '\n');
       process.stderr.write(`volfit: normalize: ${result.rowsIn} in, ${result.rowsOut} out; excluded: ${excluded}\n`);
     });
+}
+
+async function writeAll(chunks: Iterable<string>, out: string | undefined, end = ''): Promise<void> {
+  const sink = openOutput(out);
+  try {
+    for (const c of chunks) await sink.write(c);
+    if (end) await sink.write(end);
+    await sink.close();
+  } catch (e) {
+    sink.abort();
+    throw e;
+  }
 }

@@ -14,11 +14,13 @@
  * - rate = -ln(D) / T, div = rate - ln(F / S) / T with S = `underlying_last`.
  */
 import { MarketFormatError } from '../errors.js';
-import { cell, parseNumber, type Table } from '../table.js';
+import { cell, type TableHead } from '../table.js';
 import { nonNegativeCell, RowFault } from './rowFault.js';
 import { easternToUtcMs, isoUtc, parseIsoUtc, yearFraction365 } from '../time.js';
-import type { Candidate, Exclusion, VenueExpiry, VenueRead } from '../types.js';
-import { byExpiry, parityFit, parityPairs, type ParityOptions } from '../forwards.js';
+import type { Candidate, VenueExpiry } from '../types.js';
+import { parityFit, parityPairs, type ParityOptions } from '../forwards.js';
+import { ExclusionLog, expiryGroups, QuoteRows, views, type ExpiryGroup } from '../rows.js';
+import type { VenueRead, VenueReader } from './reader.js';
 
 export const CBOE_COLUMNS = ['root', 'symbol', 'expiry_date', 'option_type', 'strike', 'bid', 'ask', 'underlying_last'] as const;
 export const CBOE_TIME_COLUMNS = ['quote_time_et', 'quote_time'] as const;
@@ -48,118 +50,194 @@ export function cboeExpiryMs(root: string, expiryDate: string): number | null {
   return easternToUtcMs(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), am ? 9 : 16, am ? 30 : 0);
 }
 
-export function readCboe(table: Table, opts: CboeOptions): VenueRead {
-  const col = (n: string) => table.index.get(n);
-  const timeCol = col('quote_time_et') ?? col('quote_time');
-  const excluded: Exclusion[] = [];
-  const raw: Candidate[] = [];
+/**
+ * Reads a CBOE chain. Rows become candidates as they come; once the file is read, the as-of time
+ * (the latest quote time unless given), T, and the forward and discount of each expiry (parity,
+ * else a neighbour's rate, else the expiry's rows are excluded) are set.
+ */
+export class CboeReader implements VenueReader {
+  private readonly rows = new QuoteRows();
+  private readonly log = new ExclusionLog();
+  private readonly col: (n: string) => number | undefined;
+  private readonly timeCol: number | undefined;
+  private latestMs: number | undefined;
+  private rowsIn = 0;
 
-  let asOfMs = opts.asOfMs;
-  if (asOfMs === undefined) {
-    for (const r of table.rows) {
-      const t = parseEastern(cell(r, timeCol));
-      if (t !== null && (asOfMs === undefined || t > asOfMs)) asOfMs = t;
+  constructor(
+    head: TableHead,
+    private readonly opts: CboeOptions,
+  ) {
+    this.col = (n) => head.index.get(n);
+    this.timeCol = this.col('quote_time_et') ?? this.col('quote_time');
+  }
+
+  read(records: string[][], firstRow: number): void {
+    const { col, timeCol } = this;
+    for (let j = 0; j < records.length; j++) {
+      const r = records[j];
+      const row = firstRow + j;
+      this.rowsIn++;
+      if (this.opts.asOfMs === undefined) {
+        const t = parseEastern(cell(r, timeCol));
+        if (t !== null && (this.latestMs === undefined || t > this.latestMs)) this.latestMs = t;
+      }
+      try {
+        this.rows.add(readRow(r, row, col, timeCol));
+      } catch (e) {
+        if (!(e instanceof RowFault)) throw e;
+        this.log.add({ row, reason: 'invalid_input', field: e.field, detail: e.detail });
+      }
     }
+  }
+
+  finish(): VenueRead {
+    const { rows, log, opts } = this;
+    const asOfMs = opts.asOfMs ?? this.latestMs;
     if (asOfMs === undefined) throw new MarketFormatError('CBOE file has no parseable quote time: give --as-of');
-  }
+    for (let i = 0; i < rows.length; i++) rows.T.set(i, yearFraction365(asOfMs, rows.expiryMs.get(i)));
+    const candidate = (i: number) => cboeCandidate(rows, i);
 
-  table.rows.forEach((r, i) => {
-    const row = i + 1;
-    try {
-      const strike = nonNegativeCell(r, col('strike'), 'strike', true)!;
-      if (!(strike > 0)) throw new RowFault('strike', `strike must be positive, got ${strike}`);
-      const t = cell(r, col('option_type')).toUpperCase();
-      if (!['C', 'P', 'CALL', 'PUT'].includes(t)) throw new RowFault('option_type', `option_type "${t}" is not C/P`);
-      const root = cell(r, col('root'));
-      const expiryMs = cboeExpiryMs(root, cell(r, col('expiry_date')));
-      if (expiryMs === null) throw new RowFault('expiry_date', `expiry_date "${cell(r, col('expiry_date'))}" is not a date`);
-      const spot = nonNegativeCell(r, col('underlying_last'), 'underlying_last', true)!;
-      if (!(spot > 0)) throw new RowFault('underlying_last', 'underlying_last must be positive');
-      const bid = nonNegativeCell(r, col('bid'), 'bid', false);
-      const ask = nonNegativeCell(r, col('ask'), 'ask', false);
-      const tsText = cell(r, timeCol);
-      const ts = tsText === '' ? undefined : parseEastern(tsText);
-      if (ts === null) throw new RowFault('quote_time', `quote time "${tsText}" is not a date/time`);
-      const q: Candidate = {
-        row,
-        T: yearFraction365(asOfMs!, expiryMs),
-        expiry: isoUtc(expiryMs),
-        expiryMs,
-        strike,
-        isCall: t.startsWith('C'),
-        // Mid when two-sided; otherwise whichever side exists (the row is excluded as no_bid / no_ask).
-        price: bid !== undefined && ask !== undefined ? 0.5 * (bid + ask) : (bid ?? ask ?? 0),
-        forward: NaN, // set from parity below
-        discount: NaN,
-        rate: NaN,
-        div: NaN,
-        spot,
-        venue: 'cboe',
-        underlying: root || undefined,
-      };
-      if (bid !== undefined) q.bid = bid;
-      if (ask !== undefined) q.ask = ask;
-      const iv = nonNegativeCell(r, col('cboe_iv'), 'cboe_iv', false);
-      if (iv !== undefined && iv > 0) q.venueIv = iv; // 0 means "not computed" in CBOE files
-      const oi = nonNegativeCell(r, col('open_interest'), 'open_interest', false);
-      if (oi !== undefined) q.openInterest = oi;
-      const vol = nonNegativeCell(r, col('volume'), 'volume', false);
-      if (vol !== undefined) q.volume = vol;
-      if (ts !== undefined) {
-        q.timestampMs = ts;
-        q.timestamp = isoUtc(ts);
-      }
-      raw.push(q);
-    } catch (e) {
-      if (!(e instanceof RowFault)) throw e;
-      excluded.push({ row, reason: 'invalid_input', field: e.field, detail: e.detail });
+    const groups = expiryGroups(rows);
+    const fits = new Map<ExpiryGroup, VenueExpiry>();
+    for (const g of groups) {
+      const T = rows.T.get(g.byT[0]);
+      if (!(T > 0)) continue; // expired: the filters exclude these; no forward needed
+      const qs = views(rows, g.byT);
+      const spot = qs[0].spot!;
+      const fit = parityFit(qs, spot, opts.parity);
+      if (fit) fits.set(g, { expiry: g.expiry, T, forward: fit.forward, discount: fit.discount, forwardSource: 'parity', parity: fit });
     }
-  });
+    const fitted = [...fits.values()];
+    const expiries: VenueExpiry[] = [];
+    const priced: ExpiryGroup[] = [];
+    for (const g of groups) {
+      const T = rows.T.get(g.byT[0]);
+      let e = fits.get(g);
+      if (!e && T > 0 && fitted.length > 0) e = neighbourRate(g.expiry, T, views(rows, g.byT), fitted);
+      if (!e && T > 0) {
+        for (const i of g.indices) {
+          const row = rows.row.get(i);
+          const bid = rows.bidOf(i);
+          const ask = rows.askOf(i);
+          // Report the book's own fault first when there is one: it is why no pair exists.
+          if (!(bid !== undefined && bid > 0)) log.add({ row, reason: 'no_bid', detail: bid === undefined ? 'bid missing' : 'bid is zero' });
+          else if (!(ask !== undefined && ask > 0)) log.add({ row, reason: 'no_ask', detail: ask === undefined ? 'ask missing' : 'ask is zero' });
+          else log.add({ row, reason: 'no_forward', detail: 'no call/put pair at any strike for parity' });
+        }
+        continue;
+      }
+      if (e) expiries.push(e);
+      priced.push(g);
+      for (const i of g.indices) {
+        // Expired rows keep spot as a placeholder forward, D = 1; the expiry filter drops them.
+        const spot = rows.spot.get(i);
+        const F = e?.forward ?? spot;
+        const D = e?.discount ?? 1;
+        const rate = T > 0 ? -Math.log(D) / T : 0;
+        rows.forward.set(i, F);
+        rows.discount.set(i, D);
+        rows.rate.set(i, rate);
+        rows.div.set(i, T > 0 ? rate - Math.log(F / spot) / T : 0);
+      }
+    }
+    return {
+      venue: 'cboe',
+      rowsIn: this.rowsIn,
+      rows,
+      log,
+      groups: priced,
+      expiries,
+      asOfMs,
+      notes: [
+        `CBOE: forward and discount per expiry from robust put-call parity (band ${opts.parity.band}, >= ${opts.parity.minPairs} pairs); SPX AM 09:30 ET, others PM 16:00 ET; T ACT/365 from ${isoUtc(asOfMs)}`,
+      ],
+      candidate,
+    };
+  }
+}
 
-  const groups = byExpiry(raw);
-  const fits = new Map<string, VenueExpiry>();
-  for (const [expiry, qs] of groups) {
-    if (!(qs[0].T > 0)) continue; // expired: the filters exclude these; no forward needed
-    const spot = qs[0].spot!;
-    const fit = parityFit(qs, spot, opts.parity);
-    if (fit) fits.set(expiry, { expiry, T: qs[0].T, forward: fit.forward, discount: fit.discount, forwardSource: 'parity', parity: fit });
-  }
-  const fitted = [...fits.values()];
-  const expiries: VenueExpiry[] = [];
-  const candidates: Candidate[] = [];
-  for (const [expiry, qs] of groups) {
-    const T = qs[0].T;
-    let e = fits.get(expiry);
-    if (!e && T > 0 && fitted.length > 0) e = neighbourRate(expiry, T, qs, fitted);
-    if (!e && T > 0) {
-      for (const q of qs) {
-        // Report the book's own fault first when there is one: it is why no pair exists.
-        if (!(q.bid !== undefined && q.bid > 0)) excluded.push({ row: q.row, reason: 'no_bid', detail: q.bid === undefined ? 'bid missing' : 'bid is zero' });
-        else if (!(q.ask !== undefined && q.ask > 0)) excluded.push({ row: q.row, reason: 'no_ask', detail: q.ask === undefined ? 'ask missing' : 'ask is zero' });
-        else excluded.push({ row: q.row, reason: 'no_forward', detail: 'no call/put pair at any strike for parity' });
-      }
-      continue;
-    }
-    if (e) expiries.push(e);
-    for (const q of qs) {
-      // Expired rows keep spot as a placeholder forward, D = 1; the expiry filter drops them.
-      const F = e?.forward ?? q.spot!;
-      const D = e?.discount ?? 1;
-      const rate = T > 0 ? -Math.log(D) / T : 0;
-      candidates.push({ ...q, forward: F, discount: D, rate, div: T > 0 ? rate - Math.log(F / q.spot!) / T : 0 });
-    }
-  }
-  return {
+/** One row; T, forward, discount, rate and div are set once the whole file is read. */
+function readRow(r: string[], row: number, col: (n: string) => number | undefined, timeCol: number | undefined): Candidate {
+  const strike = nonNegativeCell(r, col('strike'), 'strike', true)!;
+  if (!(strike > 0)) throw new RowFault('strike', `strike must be positive, got ${strike}`);
+  const t = cell(r, col('option_type')).toUpperCase();
+  if (!['C', 'P', 'CALL', 'PUT'].includes(t)) throw new RowFault('option_type', `option_type "${t}" is not C/P`);
+  const root = cell(r, col('root'));
+  const expiryMs = cboeExpiryMs(root, cell(r, col('expiry_date')));
+  if (expiryMs === null) throw new RowFault('expiry_date', `expiry_date "${cell(r, col('expiry_date'))}" is not a date`);
+  const spot = nonNegativeCell(r, col('underlying_last'), 'underlying_last', true)!;
+  if (!(spot > 0)) throw new RowFault('underlying_last', 'underlying_last must be positive');
+  const bid = nonNegativeCell(r, col('bid'), 'bid', false);
+  const ask = nonNegativeCell(r, col('ask'), 'ask', false);
+  const tsText = cell(r, timeCol);
+  const ts = tsText === '' ? undefined : parseEastern(tsText);
+  if (ts === null) throw new RowFault('quote_time', `quote time "${tsText}" is not a date/time`);
+  const q: Candidate = {
+    row,
+    T: NaN,
+    expiry: isoUtc(expiryMs),
+    expiryMs,
+    strike,
+    isCall: t.startsWith('C'),
+    // Mid when two-sided; otherwise whichever side exists (the row is excluded as no_bid / no_ask).
+    price: bid !== undefined && ask !== undefined ? 0.5 * (bid + ask) : (bid ?? ask ?? 0),
+    forward: NaN, // set from parity in finish()
+    discount: NaN,
+    rate: NaN,
+    div: NaN,
+    spot,
     venue: 'cboe',
-    rowsIn: table.rows.length,
-    candidates: candidates.sort((a, b) => a.row - b.row),
-    excluded,
-    expiries,
-    asOfMs,
-    notes: [
-      `CBOE: forward and discount per expiry from robust put-call parity (band ${opts.parity.band}, >= ${opts.parity.minPairs} pairs); SPX AM 09:30 ET, others PM 16:00 ET; T ACT/365 from ${isoUtc(asOfMs!)}`,
-    ],
+    underlying: root || undefined,
   };
+  if (bid !== undefined) q.bid = bid;
+  if (ask !== undefined) q.ask = ask;
+  const iv = nonNegativeCell(r, col('cboe_iv'), 'cboe_iv', false);
+  if (iv !== undefined && iv > 0) q.venueIv = iv; // 0 means "not computed" in CBOE files
+  const oi = nonNegativeCell(r, col('open_interest'), 'open_interest', false);
+  if (oi !== undefined) q.openInterest = oi;
+  const vol = nonNegativeCell(r, col('volume'), 'volume', false);
+  if (vol !== undefined) q.volume = vol;
+  if (ts !== undefined) {
+    q.timestampMs = ts;
+    q.timestamp = isoUtc(ts);
+  }
+  return q;
+}
+
+/** A stored candidate as readRow built it (with the forward and discount once set). */
+function cboeCandidate(rows: QuoteRows, i: number): Candidate {
+  const q: Candidate = {
+    row: rows.row.get(i),
+    T: rows.T.get(i),
+    expiry: rows.expiryOf(i),
+    expiryMs: rows.expiryMs.get(i),
+    strike: rows.strike.get(i),
+    isCall: rows.isCall.get(i) === 1,
+    price: rows.price.get(i),
+    forward: rows.forward.get(i),
+    discount: rows.discount.get(i),
+    rate: rows.rate.get(i),
+    div: rows.div.get(i),
+    spot: rows.spot.get(i),
+    venue: rows.venueOf(i),
+    underlying: rows.underlyingOf(i),
+  };
+  const bid = rows.bidOf(i);
+  if (bid !== undefined) q.bid = bid;
+  const ask = rows.askOf(i);
+  if (ask !== undefined) q.ask = ask;
+  const venueIv = rows.venueIvOf(i);
+  if (venueIv !== undefined) q.venueIv = venueIv;
+  const oi = rows.openInterestOf(i);
+  if (oi !== undefined) q.openInterest = oi;
+  const vol = rows.volumeOf(i);
+  if (vol !== undefined) q.volume = vol;
+  const ts = rows.timestampMsOf(i);
+  if (ts !== undefined) {
+    q.timestampMs = ts;
+    q.timestamp = rows.timestampOf(i);
+  }
+  return q;
 }
 
 /** Too few pairs for a line: borrow the rate of the nearest fitted expiry; forward from own pairs. */

@@ -10,11 +10,13 @@
  *   (no_bid / no_ask), so nothing disappears silently.
  */
 import { MarketFormatError } from '../errors.js';
-import { cell, parseNumber, type Table } from '../table.js';
+import { cell, type TableHead } from '../table.js';
 import { nonNegativeCell, RowFault } from './rowFault.js';
 import { parseIsoUtc, yearFraction365, isoUtc } from '../time.js';
-import type { Candidate, Exclusion, VenueExpiry, VenueRead } from '../types.js';
-import { byExpiry, parityFit, type ParityOptions } from '../forwards.js';
+import type { Candidate } from '../types.js';
+import { parityFit, type ParityOptions } from '../forwards.js';
+import { ExclusionLog, expiryGroups, QuoteRows, views } from '../rows.js';
+import type { VenueRead, VenueReader } from './reader.js';
 
 export const DERIBIT_COLUMNS = ['instrument_name', 'option_type', 'strike', 'expiry_datetime', 'underlying', 'bid_price', 'ask_price', 'mark_price'] as const;
 
@@ -25,80 +27,151 @@ export interface DeribitOptions {
   parity: ParityOptions;
 }
 
-function currencyOf(row: string[], col: (n: string) => number | undefined): string {
+type Col = (n: string) => number | undefined;
+
+function currencyOf(row: string[], col: Col): string {
   const c = cell(row, col('currency'));
   if (c) return c.toUpperCase();
   return cell(row, col('instrument_name')).split('-')[0].toUpperCase();
 }
 
-export function readDeribit(table: Table, opts: DeribitOptions): VenueRead {
-  const col = (n: string) => table.index.get(n);
-  const currencies = [...new Set(table.rows.map((r) => currencyOf(r, col)).filter((c) => c !== ''))].sort();
-  let want = opts.underlying?.toUpperCase();
-  if (want === undefined) {
-    if (currencies.length > 1) {
-      throw new MarketFormatError(`Deribit file holds ${currencies.join(' and ')}: choose one with --underlying`);
-    }
-    want = currencies[0];
-  } else if (currencies.length > 0 && !currencies.includes(want)) {
-    throw new MarketFormatError(`no ${want} rows in this Deribit file (it holds ${currencies.join(', ') || 'none'})`);
+/**
+ * Reads a Deribit file. The currency to keep is `underlying`, or the file's only one (a file of
+ * several without `underlying` is an error once read). Rows of the kept currency become
+ * candidates; T waits for the as-of time, the latest timestamp of that currency unless given.
+ */
+export class DeribitReader implements VenueReader {
+  private readonly rows = new QuoteRows();
+  private readonly log = new ExclusionLog();
+  private readonly col: Col;
+  private readonly want: string | undefined;
+  /** Without `underlying`: the first currency seen (any other makes the file an error). */
+  private tentative: string | undefined;
+  /** Per currency: rows, and the latest parseable timestamp (the default as-of time). */
+  private readonly currencies = new Map<string, { rows: number; latestMs?: number }>();
+  private rowsIn = 0;
+
+  constructor(
+    head: TableHead,
+    private readonly opts: DeribitOptions,
+  ) {
+    this.col = (n) => head.index.get(n);
+    this.want = opts.underlying?.toUpperCase();
   }
 
-  const excluded: Exclusion[] = [];
-  const candidates: Candidate[] = [];
-  // First pass: the as-of time is the latest timestamp of the chosen currency unless given.
-  let asOfMs = opts.asOfMs;
-  if (asOfMs === undefined) {
-    for (const r of table.rows) {
-      if (currencyOf(r, col) !== want) continue;
+  read(records: string[][], firstRow: number): void {
+    const col = this.col;
+    for (let j = 0; j < records.length; j++) {
+      const r = records[j];
+      const row = firstRow + j;
+      this.rowsIn++;
+      const cur = currencyOf(r, col);
+      if (cur === '') {
+        this.log.add({ row, reason: 'invalid_input', field: 'currency', detail: 'no currency and no instrument_name' });
+        continue;
+      }
+      let seen = this.currencies.get(cur);
+      if (!seen) this.currencies.set(cur, (seen = { rows: 0 }));
+      seen.rows++;
       const t = parseIsoUtc(cell(r, col('timestamp')));
-      if (t !== null && (asOfMs === undefined || t > asOfMs)) asOfMs = t;
+      if (t !== null && (seen.latestMs === undefined || t > seen.latestMs)) seen.latestMs = t;
+      const want = this.want ?? (this.tentative ??= cur);
+      if (cur !== want) {
+        // Without `underlying` a second currency makes the file an error in finish().
+        if (this.want !== undefined) this.log.add({ row, reason: 'wrong_underlying', detail: `${cur} row, ${want} selected` });
+        continue;
+      }
+      try {
+        this.rows.add(readRow(r, row, col, want));
+      } catch (e) {
+        if (!(e instanceof RowFault)) throw e;
+        this.log.add({ row, reason: 'invalid_input', field: e.field, detail: e.detail });
+      }
     }
-    if (asOfMs === undefined && table.rows.some((r) => currencyOf(r, col) === want)) {
+  }
+
+  finish(): VenueRead {
+    const { rows, opts } = this;
+    const currencies = [...this.currencies.keys()].sort();
+    let want = this.want;
+    if (want === undefined) {
+      if (currencies.length > 1) {
+        throw new MarketFormatError(`Deribit file holds ${currencies.join(' and ')}: choose one with --underlying`);
+      }
+      want = currencies[0];
+    } else if (currencies.length > 0 && !currencies.includes(want)) {
+      throw new MarketFormatError(`no ${want} rows in this Deribit file (it holds ${currencies.join(', ') || 'none'})`);
+    }
+    const mine = want === undefined ? undefined : this.currencies.get(want);
+    const asOfMs = opts.asOfMs ?? mine?.latestMs;
+    if (asOfMs === undefined && (mine?.rows ?? 0) > 0) {
       throw new MarketFormatError('Deribit file has no parseable timestamp: give --as-of');
     }
-  }
+    for (let i = 0; i < rows.length; i++) rows.T.set(i, yearFraction365(asOfMs!, rows.expiryMs.get(i)));
 
-  table.rows.forEach((r, i) => {
-    const row = i + 1;
-    const cur = currencyOf(r, col);
-    if (cur === '') {
-      excluded.push({ row, reason: 'invalid_input', field: 'currency', detail: 'no currency and no instrument_name' });
-      return;
+    const read: VenueRead = {
+      venue: 'deribit',
+      rowsIn: this.rowsIn,
+      rows,
+      log: this.log,
+      groups: expiryGroups(rows),
+      expiries: [],
+      asOfMs,
+      notes: [
+        `Deribit ${want ?? '(no rows)'}: USD price = coin price x row underlying (forward); r = 0; T ACT/365 from ${asOfMs !== undefined ? isoUtc(asOfMs) : '(no rows)'}`,
+      ],
+      candidate: (i) => deribitCandidate(rows, i),
+    };
+    for (const g of read.groups) {
+      const qs = views(rows, g.byT);
+      // One underlying per expiry at Deribit; take the median in case the bulk call straddled a tick.
+      const f = qs.map((q) => q.forward).sort((a, b) => a - b)[qs.length >> 1];
+      const fit = parityFit(qs, f, opts.parity);
+      read.expiries.push({ expiry: g.expiry, T: qs[0].T, forward: f, discount: 1, forwardSource: 'venue', ...(fit ? { parity: fit } : {}) });
     }
-    if (cur !== want) {
-      excluded.push({ row, reason: 'wrong_underlying', detail: `${cur} row, ${want} selected` });
-      return;
-    }
-    try {
-      candidates.push(readRow(r, row, col, want!, asOfMs!));
-    } catch (e) {
-      if (!(e instanceof RowFault)) throw e;
-      excluded.push({ row, reason: 'invalid_input', field: e.field, detail: e.detail });
-    }
-  });
-
-  const expiries: VenueExpiry[] = [];
-  for (const [expiry, qs] of byExpiry(candidates)) {
-    // One underlying per expiry at Deribit; take the median in case the bulk call straddled a tick.
-    const f = qs.map((q) => q.forward).sort((a, b) => a - b)[qs.length >> 1];
-    const fit = parityFit(qs, f, opts.parity);
-    expiries.push({ expiry, T: qs[0].T, forward: f, discount: 1, forwardSource: 'venue', ...(fit ? { parity: fit } : {}) });
+    return read;
   }
-  return {
-    venue: 'deribit',
-    rowsIn: table.rows.length,
-    candidates,
-    excluded,
-    expiries,
-    asOfMs,
-    notes: [
-      `Deribit ${want ?? '(no rows)'}: USD price = coin price x row underlying (forward); r = 0; T ACT/365 from ${asOfMs !== undefined ? isoUtc(asOfMs) : '(no rows)'}`,
-    ],
-  };
 }
 
-function readRow(r: string[], row: number, col: (n: string) => number | undefined, currency: string, asOfMs: number): Candidate {
+/** A stored candidate as readRow built it. */
+function deribitCandidate(rows: QuoteRows, i: number): Candidate {
+  const q: Candidate = {
+    row: rows.row.get(i),
+    T: rows.T.get(i),
+    expiry: rows.expiryOf(i),
+    expiryMs: rows.expiryMs.get(i),
+    strike: rows.strike.get(i),
+    isCall: rows.isCall.get(i) === 1,
+    price: rows.price.get(i),
+    forward: rows.forward.get(i),
+    discount: rows.discount.get(i),
+    rate: rows.rate.get(i),
+    div: rows.div.get(i),
+    venue: rows.venueOf(i),
+    underlying: rows.underlyingOf(i),
+  };
+  const bid = rows.bidOf(i);
+  if (bid !== undefined) q.bid = bid;
+  const ask = rows.askOf(i);
+  if (ask !== undefined) q.ask = ask;
+  const spot = rows.spotOf(i);
+  if (spot !== undefined) q.spot = spot;
+  const venueIv = rows.venueIvOf(i);
+  if (venueIv !== undefined) q.venueIv = venueIv;
+  const oi = rows.openInterestOf(i);
+  if (oi !== undefined) q.openInterest = oi;
+  const vol = rows.volumeOf(i);
+  if (vol !== undefined) q.volume = vol;
+  const ts = rows.timestampMsOf(i);
+  if (ts !== undefined) {
+    q.timestampMs = ts;
+    q.timestamp = rows.timestampOf(i);
+  }
+  return q;
+}
+
+/** One row of the kept currency; T is set once the as-of time is known. */
+function readRow(r: string[], row: number, col: Col, currency: string): Candidate {
   const strike = nonNegativeCell(r, col('strike'), 'strike', true)!;
   if (!(strike > 0)) throw new RowFault('strike', `strike must be positive, got ${strike}`);
   const type = cell(r, col('option_type')).toLowerCase();
@@ -124,7 +197,7 @@ function readRow(r: string[], row: number, col: (n: string) => number | undefine
 
   const q: Candidate = {
     row,
-    T: yearFraction365(asOfMs, expiryMs),
+    T: NaN,
     expiry: isoUtc(expiryMs),
     expiryMs,
     strike,

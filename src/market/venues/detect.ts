@@ -5,14 +5,14 @@
  */
 import { MarketFormatError } from '../errors.js';
 import { CANONICAL_COLUMNS } from '../canonical.js';
-import type { Table } from '../table.js';
+import type { TableHead } from '../table.js';
 import type { Venue } from '../types.js';
 import { DERIBIT_COLUMNS } from './deribit.js';
 import { CBOE_COLUMNS, CBOE_TIME_COLUMNS } from './cboe.js';
 
-const has = (t: Table, names: readonly string[]) => names.some((n) => t.index.has(n));
+const has = (t: TableHead, names: readonly string[]) => names.some((n) => t.index.has(n));
 
-export function detectVenue(table: Table): Venue {
+export function detectVenue(table: TableHead): Venue {
   if (DERIBIT_COLUMNS.every((c) => table.index.has(c))) return 'deribit';
   if (CBOE_COLUMNS.every((c) => table.index.has(c)) && has(table, CBOE_TIME_COLUMNS)) return 'cboe';
   const c = CANONICAL_COLUMNS;
@@ -29,7 +29,7 @@ export function detectVenue(table: Table): Venue {
 }
 
 /** Checks that a named venue's columns are present, listing the missing ones. */
-export function requireVenueColumns(table: Table, venue: Venue): void {
+export function requireVenueColumns(table: TableHead, venue: Venue): void {
   const need: readonly string[] = venue === 'deribit' ? DERIBIT_COLUMNS : venue === 'cboe' ? CBOE_COLUMNS : [];
   const missing = need.filter((c) => !table.index.has(c));
   if (venue === 'cboe' && !has(table, CBOE_TIME_COLUMNS)) missing.push(CBOE_TIME_COLUMNS.join(' or '));
