@@ -237,6 +237,47 @@ export class KeptView extends CandidateView implements Kept {
   get vega() { return this.r.vega.get(this.i); }
 }
 
+const FIELDS = {
+  row: (r: QuoteRows, i: number) => r.row.get(i),
+  T: (r: QuoteRows, i: number) => r.T.get(i),
+  expiry: (r: QuoteRows, i: number) => r.expiryOf(i),
+  expiryMs: (r: QuoteRows, i: number) => r.expiryMsOf(i),
+  strike: (r: QuoteRows, i: number) => r.strike.get(i),
+  isCall: (r: QuoteRows, i: number) => r.isCall.get(i) === 1,
+  price: (r: QuoteRows, i: number) => r.price.get(i),
+  forward: (r: QuoteRows, i: number) => r.forward.get(i),
+  discount: (r: QuoteRows, i: number) => r.discount.get(i),
+  rate: (r: QuoteRows, i: number) => r.rate.get(i),
+  div: (r: QuoteRows, i: number) => r.div.get(i),
+  bid: (r: QuoteRows, i: number) => r.bidOf(i),
+  ask: (r: QuoteRows, i: number) => r.askOf(i),
+  spot: (r: QuoteRows, i: number) => r.spotOf(i),
+  weight: (r: QuoteRows, i: number) => r.weightInOf(i),
+  openInterest: (r: QuoteRows, i: number) => r.openInterestOf(i),
+  volume: (r: QuoteRows, i: number) => r.volumeOf(i),
+  timestamp: (r: QuoteRows, i: number) => r.timestampOf(i),
+  venue: (r: QuoteRows, i: number) => r.venueOf(i),
+  underlying: (r: QuoteRows, i: number) => r.underlyingOf(i),
+  sourceRow: (r: QuoteRows, i: number) => r.sourceRowOf(i),
+  timestampMs: (r: QuoteRows, i: number) => r.timestampMsOf(i),
+  venueIv: (r: QuoteRows, i: number) => r.venueIvOf(i),
+} satisfies Partial<Record<keyof Candidate, (r: QuoteRows, i: number) => unknown>>;
+
+export type CandidateField = keyof typeof FIELDS;
+
+/**
+ * A stored candidate rebuilt as a plain object with its fields in `order` (each venue's reader
+ * builds its candidates in its own order, and outputs keep it), absent ones left out.
+ */
+export function candidateOf(rows: QuoteRows, i: number, order: readonly CandidateField[]): Candidate {
+  const q: Record<string, unknown> = {};
+  for (const f of order) {
+    const v = FIELDS[f](rows, i);
+    if (v !== undefined) q[f] = v;
+  }
+  return q as unknown as Candidate;
+}
+
 /** Views of the candidates at the given indices. */
 export function views(rows: QuoteRows, indices: Int32Array): CandidateView[] {
   return Array.from(indices, (i) => new CandidateView(rows, i));

@@ -9,7 +9,7 @@ import type { TableHead } from '../table.js';
 import { parseIsoUtc, isoUtc } from '../time.js';
 import type { Candidate, VenueExpiry } from '../types.js';
 import { parityFit, type ParityOptions } from '../forwards.js';
-import { ExclusionLog, expiryGroups, QuoteRows, views } from '../rows.js';
+import { candidateOf, ExclusionLog, expiryGroups, QuoteRows, views, type CandidateField } from '../rows.js';
 import type { VenueRead, VenueReader } from './reader.js';
 
 export interface CanonicalVenueOptions extends ReadOptions {
@@ -109,44 +109,8 @@ export class CanonicalVenueReader implements VenueReader {
 }
 
 /** A stored candidate as the reader built it: the parsed Quote, then timestampMs, expiryMs, venueIv. */
+const CANONICAL_FIELDS: readonly CandidateField[] = ['row', 'T', 'expiry', 'strike', 'isCall', 'price', 'forward', 'discount', 'rate', 'div', 'bid', 'ask', 'spot', 'weight', 'openInterest', 'volume', 'timestamp', 'venue', 'underlying', 'sourceRow', 'timestampMs', 'expiryMs', 'venueIv'];
+
 function canonicalCandidate(rows: QuoteRows, i: number): Candidate {
-  const q: Candidate = {
-    row: rows.row.get(i),
-    T: rows.T.get(i),
-    expiry: rows.expiryOf(i),
-    strike: rows.strike.get(i),
-    isCall: rows.isCall.get(i) === 1,
-    price: rows.price.get(i),
-    forward: rows.forward.get(i),
-    discount: rows.discount.get(i),
-    rate: rows.rate.get(i),
-    div: rows.div.get(i),
-  };
-  const bid = rows.bidOf(i);
-  if (bid !== undefined) q.bid = bid;
-  const ask = rows.askOf(i);
-  if (ask !== undefined) q.ask = ask;
-  const spot = rows.spotOf(i);
-  if (spot !== undefined) q.spot = spot;
-  const weight = rows.weightInOf(i);
-  if (weight !== undefined) q.weight = weight;
-  const oi = rows.openInterestOf(i);
-  if (oi !== undefined) q.openInterest = oi;
-  const vol = rows.volumeOf(i);
-  if (vol !== undefined) q.volume = vol;
-  const timestamp = rows.timestampOf(i);
-  if (timestamp !== undefined) q.timestamp = timestamp;
-  const venue = rows.venueOf(i);
-  if (venue !== undefined) q.venue = venue;
-  const underlying = rows.underlyingOf(i);
-  if (underlying !== undefined) q.underlying = underlying;
-  const sourceRow = rows.sourceRowOf(i);
-  if (sourceRow !== undefined) q.sourceRow = sourceRow;
-  const ts = rows.timestampMsOf(i);
-  if (ts !== undefined) q.timestampMs = ts;
-  const e = rows.expiryMsOf(i);
-  if (e !== undefined) q.expiryMs = e;
-  const venueIv = rows.venueIvOf(i);
-  if (venueIv !== undefined) q.venueIv = venueIv;
-  return q;
+  return candidateOf(rows, i, CANONICAL_FIELDS);
 }

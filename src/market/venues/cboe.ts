@@ -19,7 +19,7 @@ import { nonNegativeCell, RowFault } from './rowFault.js';
 import { easternToUtcMs, isoUtc, parseIsoUtc, yearFraction365 } from '../time.js';
 import type { Candidate, VenueExpiry } from '../types.js';
 import { parityFit, parityPairs, type ParityOptions } from '../forwards.js';
-import { ExclusionLog, expiryGroups, QuoteRows, views, type ExpiryGroup } from '../rows.js';
+import { candidateOf, ExclusionLog, expiryGroups, QuoteRows, views, type CandidateField, type ExpiryGroup } from '../rows.js';
 import type { VenueRead, VenueReader } from './reader.js';
 
 export const CBOE_COLUMNS = ['root', 'symbol', 'expiry_date', 'option_type', 'strike', 'bid', 'ask', 'underlying_last'] as const;
@@ -205,39 +205,10 @@ function readRow(r: string[], row: number, col: (n: string) => number | undefine
 }
 
 /** A stored candidate as readRow built it (with the forward and discount once set). */
+const CBOE_FIELDS: readonly CandidateField[] = ['row', 'T', 'expiry', 'expiryMs', 'strike', 'isCall', 'price', 'forward', 'discount', 'rate', 'div', 'spot', 'venue', 'underlying', 'bid', 'ask', 'venueIv', 'openInterest', 'volume', 'timestampMs', 'timestamp'];
+
 function cboeCandidate(rows: QuoteRows, i: number): Candidate {
-  const q: Candidate = {
-    row: rows.row.get(i),
-    T: rows.T.get(i),
-    expiry: rows.expiryOf(i),
-    expiryMs: rows.expiryMs.get(i),
-    strike: rows.strike.get(i),
-    isCall: rows.isCall.get(i) === 1,
-    price: rows.price.get(i),
-    forward: rows.forward.get(i),
-    discount: rows.discount.get(i),
-    rate: rows.rate.get(i),
-    div: rows.div.get(i),
-    spot: rows.spot.get(i),
-    venue: rows.venueOf(i),
-    underlying: rows.underlyingOf(i),
-  };
-  const bid = rows.bidOf(i);
-  if (bid !== undefined) q.bid = bid;
-  const ask = rows.askOf(i);
-  if (ask !== undefined) q.ask = ask;
-  const venueIv = rows.venueIvOf(i);
-  if (venueIv !== undefined) q.venueIv = venueIv;
-  const oi = rows.openInterestOf(i);
-  if (oi !== undefined) q.openInterest = oi;
-  const vol = rows.volumeOf(i);
-  if (vol !== undefined) q.volume = vol;
-  const ts = rows.timestampMsOf(i);
-  if (ts !== undefined) {
-    q.timestampMs = ts;
-    q.timestamp = rows.timestampOf(i);
-  }
-  return q;
+  return candidateOf(rows, i, CBOE_FIELDS);
 }
 
 /** Too few pairs for a line: borrow the rate of the nearest fitted expiry; forward from own pairs. */

@@ -15,7 +15,7 @@ import { nonNegativeCell, RowFault } from './rowFault.js';
 import { parseIsoUtc, yearFraction365, isoUtc } from '../time.js';
 import type { Candidate } from '../types.js';
 import { parityFit, type ParityOptions } from '../forwards.js';
-import { ExclusionLog, expiryGroups, QuoteRows, views } from '../rows.js';
+import { candidateOf, ExclusionLog, expiryGroups, QuoteRows, views, type CandidateField } from '../rows.js';
 import type { VenueRead, VenueReader } from './reader.js';
 
 export const DERIBIT_COLUMNS = ['instrument_name', 'option_type', 'strike', 'expiry_datetime', 'underlying', 'bid_price', 'ask_price', 'mark_price'] as const;
@@ -134,40 +134,10 @@ export class DeribitReader implements VenueReader {
 }
 
 /** A stored candidate as readRow built it. */
+const DERIBIT_FIELDS: readonly CandidateField[] = ['row', 'T', 'expiry', 'expiryMs', 'strike', 'isCall', 'price', 'forward', 'discount', 'rate', 'div', 'venue', 'underlying', 'bid', 'ask', 'spot', 'venueIv', 'openInterest', 'volume', 'timestampMs', 'timestamp'];
+
 function deribitCandidate(rows: QuoteRows, i: number): Candidate {
-  const q: Candidate = {
-    row: rows.row.get(i),
-    T: rows.T.get(i),
-    expiry: rows.expiryOf(i),
-    expiryMs: rows.expiryMs.get(i),
-    strike: rows.strike.get(i),
-    isCall: rows.isCall.get(i) === 1,
-    price: rows.price.get(i),
-    forward: rows.forward.get(i),
-    discount: rows.discount.get(i),
-    rate: rows.rate.get(i),
-    div: rows.div.get(i),
-    venue: rows.venueOf(i),
-    underlying: rows.underlyingOf(i),
-  };
-  const bid = rows.bidOf(i);
-  if (bid !== undefined) q.bid = bid;
-  const ask = rows.askOf(i);
-  if (ask !== undefined) q.ask = ask;
-  const spot = rows.spotOf(i);
-  if (spot !== undefined) q.spot = spot;
-  const venueIv = rows.venueIvOf(i);
-  if (venueIv !== undefined) q.venueIv = venueIv;
-  const oi = rows.openInterestOf(i);
-  if (oi !== undefined) q.openInterest = oi;
-  const vol = rows.volumeOf(i);
-  if (vol !== undefined) q.volume = vol;
-  const ts = rows.timestampMsOf(i);
-  if (ts !== undefined) {
-    q.timestampMs = ts;
-    q.timestamp = rows.timestampOf(i);
-  }
-  return q;
+  return candidateOf(rows, i, DERIBIT_FIELDS);
 }
 
 /** One row of the kept currency; T is set once the as-of time is known. */
