@@ -8,6 +8,8 @@
 import { Bench } from 'tinybench';
 import { selectBackend, silentLogger } from '../src/backends/backend.js';
 import { createMcPricer } from '../src/engines/mc/pricer.js';
+import { createLocalVolPricer } from '../src/engines/mc/localvol.js';
+import { SsviSurface } from '../src/surface/surface.js';
 import type { QuoteSet } from '../src/engines/pricer.js';
 import { heston } from '../src/models/heston.js';
 import { quantlibAvailable, runQuantLib } from './lib/quantlib.js';
@@ -73,10 +75,42 @@ export async function run(): Promise<void> {
       pricer.dispose();
     }
   }
-  recordResults(rows, 'mc (Monte Carlo Heston)', [
+  // Local vol (SSVI surface of test/surface/dupire.test.ts), T = 1, log-Euler with Richardson:
+  // path-steps counted on the fine grid (the coarse path adds half a step's work).
+  const ssvi = new SsviSurface([0.1, 0.25, 0.5, 1, 2], [0.0046, 0.011, 0.0214, 0.042, 0.0828], -0.6, 1.0, 0.4);
+  for (const backend of auto.name === 'webgpu' ? [cpu, auto] : [cpu]) {
+    const strikes = Array.from({ length: 20 }, (_, i) => 70 + 3 * i);
+    const paths = 20_000;
+    const t0 = performance.now();
+    const pricer = createLocalVolPricer(ssvi, quotes(strikes), backend, { paths, steps: STEPS, seed: 42 });
+    const tableSeconds = (performance.now() - t0) / 1000;
+    const first = await pricer.price();
+    const bench = new Bench({ time: 1000, iterations: 2 });
+    bench.add('mc localvol', async () => {
+      await pricer.price();
+    });
+    await bench.run();
+    const res = bench.tasks[0].result;
+    if (res?.state !== 'completed') throw new Error(`bench task did not complete (${res?.state})`);
+    const perS = (2 * pricer.plan.units * pricer.plan.nSteps) / (res.latency.mean / 1000);
+    const row: BenchRow = {
+      name: `mc localvol ${backend.name} 20 strikes`,
+      volfit_per_s: perS,
+      stderr: first.stderr[10],
+      paths,
+      steps: pricer.plan.nSteps,
+      table_seconds: tableSeconds,
+      gpu_bytes: pricer.gpuBytes(),
+    };
+    rows.push(row);
+    console.log(row);
+    pricer.dispose();
+  }
+  recordResults(rows, 'mc (Monte Carlo Heston, local vol)', [
     'Heston (0.04, 1.5, 0.06, 0.6, -0.7), S=100, r=0.02, T=1, 100 steps, antithetic; volfit_per_s and quantlib_per_s are path-steps per second.',
     'QuantLib 1.29 MCEuropeanHestonEngine (pseudorandom, QE with martingale correction, antithetic, 8,000 paths), timed inside Python around NPV(); one option per simulation.',
     'volfit adds two control variates (the Black-Scholes payoff on the same Brownian path, and the forward itself) and prices every strike from the same paths (the 20-strike rows); stderr is volfit\'s error of the first strike; z_vs_quantlib = price difference / combined standard error.',
     'webgpu rows run on SwiftShader (Vulkan on the CPU): a correctness stand-in, not GPU speed; they include f64 table set-up, upload and readback.',
+    'mc localvol: SSVI surface (rho -0.6, eta 1, gamma 0.4), T=1, 20 strikes, log-Euler + Richardson (coarse path on every other node), path-steps on the fine grid; table_seconds = the f64 Dupire table (once per surface and grid). No QuantLib row (its local-vol MC needs a LocalVolSurface set up from a Black variance surface; not done).',
   ]);
 }

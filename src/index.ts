@@ -9,6 +9,7 @@ export { EXCLUSION_REASONS } from './market/types.js';
 export { fitParity, type ParityFit, type ParityPair } from './market/parity.js';
 export { createMcPricer, priceMc, mcEngine, MC_CLI_DEFAULTS, type McOptions, type McPricer, type McPriceResult } from './engines/mc/index.js';
 export { rbergomi } from './models/rbergomi.js';
+export { createLocalVolPricer, priceLocalVolMc, LOCALVOL_GRID_DEFAULTS, type LocalVolMcOptions, type LocalVolMcPricer, type LocalVolMcResult } from './engines/mc/localvol.js';
 export { calibrate, type CalibrateOptions, type PricerFactory, type ProgressEvent } from './calibrator/calibrate.js';
 export { calibrateCsv } from './calibrator/csv.js';
 export type { CalibrationResult, RouteName } from './calibrator/result.js';

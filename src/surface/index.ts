@@ -1,5 +1,6 @@
 /** Volatility surfaces: SVI per slice, SSVI, eSSVI; arbitrage checks; Dupire local vol. See README.md. */
 export { fitSurface, type SurfaceFit, type SurfaceFitOptions } from './fit.js';
+export { surfaceFitJson, loadSurfaceFit, parseSurfaceFit, SurfaceFitJsonError, type SurfaceFitJson, type SurfaceFitJsonSlice, type LoadedSurfaceFit } from './fitJson.js';
 export * from './types.js';
 export {
   sviW,

@@ -91,8 +91,9 @@ export function register(program: Command): void {
   program
     .command('price')
     .description('model prices and implied vols (Heston, Bates, Merton) of a strike strip or a quote CSV')
-    .requiredOption('--model <name>', 'heston | bates | merton | rbergomi (rbergomi: --engine mc)')
-    .requiredOption('--params <list>', 'model parameters as name=value,... (e.g. v0=0.04,kappa=4,theta=0.25,sigma=1,rho=-0.5)')
+    .requiredOption('--model <name>', 'heston | bates | merton | rbergomi | localvol (rbergomi, localvol: --engine mc)')
+    .option('--params <list>', 'model parameters as name=value,... (e.g. v0=0.04,kappa=4,theta=0.25,sigma=1,rho=-0.5); required except for localvol')
+    .option('--surface <file>', 'surface fit JSON of calibrate --model svi|ssvi|essvi (--model localvol)')
     .addOption(new Option('--engine <name>', 'pricing engine').choices(Object.keys(PRICE_ENGINES)).default('cos'))
     .option('--paths <n>', 'Monte Carlo paths (--engine mc)', String(MC_CLI_DEFAULTS.paths))
     .option('--steps <n>', 'Monte Carlo time steps (--engine mc)', String(MC_CLI_DEFAULTS.steps))
@@ -109,6 +110,10 @@ export function register(program: Command): void {
     .option('--json', 'JSON output {"backend","model","prices","ivs"} (+ "stderr" for --engine mc)')
     .option('--out <file>', 'write here instead of stdout')
     .action(async (o) => {
+      // Local vol: the fitted surface is the model (src/cli/localvolPrice.ts).
+      if (o.model === 'localvol') return (await import('../localvolPrice.js')).priceLocalVol(o);
+      if (o.params === undefined) throw new UserError("required option '--params <list>' not specified");
+      if (o.surface !== undefined) throw new UserError('--surface is for --model localvol only');
       if (o.out !== undefined) checkOutputFile('--out', o.out, [{ flag: '--input', path: o.input }]);
       const model = userError(() => getModel(o.model));
       const params = userError(() => paramVector(model, parseKeyValues('--params', o.params)));

@@ -8,7 +8,8 @@ import type { Model } from '../../models/types.js';
 import type { QuoteSet } from '../pricer.js';
 import { seedKey } from './philox.js';
 
-export type McKind = 'heston' | 'bates' | 'rbergomi';
+/** 'localvol': local volatility from a fitted surface (localvolPlan.ts; no `Model`, so never from mcKind). */
+export type McKind = 'heston' | 'bates' | 'rbergomi' | 'localvol';
 
 export interface McOptions {
   /** Number of simulated paths (antithetic pairs count as two). Default 100,000. */
