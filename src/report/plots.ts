@@ -11,8 +11,11 @@ const MODEL_COLORS: Record<string, string> = {
   heston: '#1f77b4',
   bates: '#d62728',
   merton: '#2ca02c',
+  svi: '#ff7f0e',
+  ssvi: '#9467bd',
+  essvi: '#8c564b',
 };
-const EXTRA_COLORS = ['#9467bd', '#8c564b', '#e377c2', '#bcbd22', '#17becf'];
+const EXTRA_COLORS = ['#e377c2', '#bcbd22', '#17becf', '#393b79', '#637939'];
 
 export function modelColor(model: string, index = 0): string {
   return MODEL_COLORS[model] ?? EXTRA_COLORS[index % EXTRA_COLORS.length];
