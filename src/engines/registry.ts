@@ -21,7 +21,7 @@ import { isSliceModel, type Model, type SliceModel } from '../models/types.js';
 import { blackParamName, fitFlatVols, type FlatVolQuote } from '../surface/blackFlat.js';
 import type { SurfaceFitOptions } from '../surface/fit.js';
 import { fitSurfaceModel, isSurfaceModel, surfaceFromSlices } from '../surface/modelFit.js';
-import { surfaceIv } from '../surface/surface.js';
+import { SviSurface, surfaceIv, type VolSurface } from '../surface/surface.js';
 import type { SliceModelFit, SurfaceQuote } from '../surface/types.js';
 import { hasFourierExtras } from '../models/complex.js';
 import { cosPrices } from './cos/cpu.js';
@@ -119,6 +119,12 @@ export interface SliceEngine extends EngineBase {
    * in T as src/surface/surface.ts). Throws a RangeError naming what is missing.
    */
   smile(model: SliceModel, fit: SliceFitData, expiries?: readonly ExpiryRef[]): (k: number, T: number) => number;
+  /**
+   * The fitted total-variance surface w(k, T) with its derivatives (src/surface/surface.ts), for
+   * densities, arbitrage and Dupire local vol. Black: its flat slices as SVI with b = 0 (linear
+   * in total variance between expiries). Throws a RangeError naming what is missing.
+   */
+  surface(model: SliceModel, fit: SliceFitData, expiries?: readonly ExpiryRef[]): VolSurface;
 }
 
 export type Engine = ProcessEngine | SliceEngine;
@@ -159,6 +165,18 @@ const black: SliceEngine = {
   supports: (model) => isSliceModel(model) && model.name === 'black',
   capabilities: () => ({ gradient: false, gpu: false, stochastic: false, slices: true, exactCpu: true }),
   fit: (_model, quotes) => fitFlatVols(quotes),
+  surface(_model, fit, expiries) {
+    // The slices' vols, else the vol_<expiry> parameters at the expiries' T.
+    const flat = fit.slices?.length
+      ? fit.slices.map((s) => ({ T: s.T, vol: s.params.vol }))
+      : (expiries ?? []).flatMap((e) => {
+          const vol = fit.params[blackParamName(e.expiry)];
+          return vol === undefined ? [] : [{ T: e.T, vol }];
+        });
+    if (flat.length === 0) throw new RangeError('black: no fitted vol to build a surface from');
+    for (const f of flat) if (!(f.vol > 0)) throw new RangeError(`black: vol ${f.vol} at T=${f.T} is not positive`);
+    return new SviSurface(flat.map((f) => ({ T: f.T, params: { a: f.vol * f.vol * f.T, b: 0, rho: 0, m: 0, sigma: 1 } })));
+  },
   smile(_model, fit, expiries) {
     // The top-level vol_<expiry> parameters, by the expiry's label (what older fit files carry);
     // else the slices' vols by T.
@@ -173,6 +191,11 @@ const black: SliceEngine = {
   },
 };
 
+function surfaceOf(model: SliceModel, fit: SliceFitData): VolSurface {
+  if (!isSurfaceModel(model.name)) throw new RangeError(`the surface engine does not price ${model.name}`);
+  return surfaceFromSlices(model.name, fit.params, fit.slices ?? []);
+}
+
 const surface: SliceEngine = {
   name: 'surface',
   kind: 'slice',
@@ -185,10 +208,10 @@ const surface: SliceEngine = {
     return fitSurfaceModel(quotes, { ...options.surface, model: model.name, arbitrageFree: options.arbitrageFree ?? model.slice.arbitrageFreeDefault });
   },
   smile(model, fit) {
-    if (!isSurfaceModel(model.name)) throw new RangeError(`the surface engine does not price ${model.name}`);
-    const s = surfaceFromSlices(model.name, fit.params, fit.slices ?? []);
+    const s = surfaceOf(model, fit);
     return (k, T) => surfaceIv(s, k, T);
   },
+  surface: (model, fit) => surfaceOf(model, fit),
 };
 
 /** Every engine, in order of preference (a model's default engine is the first that supports it). */

@@ -14,7 +14,8 @@ import { getModel, models } from '../models/index.js';
 import { isSliceModel } from '../models/types.js';
 import { makeDirs, writeFileAtomic } from '../util/files.js';
 import { paramVector } from '../models/types.js';
-import type { ConstraintCheck, GreeksSection, ModelCurve, ReportData, ReportExclusion, ReportQuote } from './types.js';
+import type { ConstraintCheck, GreeksSection, ModelCurve, ReportData, ReportExclusion, ReportQuote, SurfaceSection } from './types.js';
+import { surfaceSection } from './volSurface.js';
 
 function isSliceModelName(name: string): boolean {
   const key = name.toLowerCase();
@@ -111,7 +112,13 @@ export async function buildReport(
       partial.notes.push(`${fit.model}: smile curve and Greeks not computed (${(e as Error).message}).`);
     }
   }
-  return { ...partial, curves, greeks, constraints: fits.flatMap(constraintChecks) };
+  const surfaces: SurfaceSection[] = [];
+  for (const fit of fits) {
+    const s = surfaceSection(fit, expiries, points);
+    if (s && 'section' in s) surfaces.push(s.section);
+    else if (s) partial.notes.push(s.reason);
+  }
+  return { ...partial, curves, greeks, surfaces, constraints: fits.flatMap(constraintChecks) };
 }
 
 /** The files writeReport writes in its folder, in order (index.html, the page, last). */

@@ -3,7 +3,7 @@
  * the bundled real Deribit BTC snapshot, normalized first: the JSON contract of issue 14
  * (calibrate's fields plus `slices` and `arbitrage`), RMSEs against src/surface/README.md (25 %
  * headroom), arbitrage-free SSVI/eSSVI, the arbitrage flags, Black through the same path, and
- * `volfit report` on the results.
+ * `volfit report` on the results (smiles, per-slice parameters, surface plots).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,8 +137,18 @@ describe('volfit calibrate --model svi|ssvi|essvi|black (BTC 2026-01-05)', () =>
     const { document } = parseHTML(readFileSync(join(out, 'index.html'), 'utf8'));
     expect(document.querySelectorAll('#smiles .smile svg').length).toBe(11);
     expect(document.querySelectorAll('#greeks .greeks').length).toBe(3);
-    expect(document.querySelector('#fits')!.textContent).not.toMatch(/no smile curve/);
+    expect(document.querySelector('#fits')!.textContent).not.toMatch(/no smile curve|no surface plots/);
     expect(Number(document.querySelector('[data-fit="ssvi"][data-field="params.eta"]')?.getAttribute('data-value'))).toBe(fits.ssvi.params.eta);
+    expect(Number(document.querySelector('[data-fit="essvi"][data-field="slices.10.params.psi"]')?.getAttribute('data-value'))).toBe(fits.essvi.slices![10].params.psi);
+    // Surfaces: total variance, density and local vol per fit; local vol exists everywhere on the
+    // arbitrage-free SSVI and eSSVI surfaces, not where the plain SVI slices cross (calendar).
+    const surfaces = [...document.querySelectorAll('#surfaces .surface')];
+    expect(surfaces.map((e) => e.getAttribute('data-model'))).toEqual(['svi', 'ssvi', 'essvi']);
+    for (const e of surfaces) expect(e.querySelectorAll('svg').length, e.getAttribute('data-model')!).toBeGreaterThanOrEqual(3);
+    const undefinedLv = (m: string) => Number(document.querySelector(`[data-fit="${m}"][data-field="local_vol.undefined"]`)?.getAttribute('data-value') ?? 0);
+    expect(undefinedLv('ssvi')).toBe(0);
+    expect(undefinedLv('essvi')).toBe(0);
+    expect(undefinedLv('svi')).toBeGreaterThan(0);
     // A slice outside its model's bounds is refused, naming the slice and parameter.
     const bad = structuredClone(fits.svi);
     bad.slices![3].params.rho = 1.5;
