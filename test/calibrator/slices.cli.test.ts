@@ -142,7 +142,7 @@ describe('volfit calibrate --model svi|ssvi|essvi|black (BTC 2026-01-05)', () =>
     expect(Number(document.querySelector('[data-fit="essvi"][data-field="slices.10.params.psi"]')?.getAttribute('data-value'))).toBe(fits.essvi.slices![10].params.psi);
     // Surfaces: total variance, density and local vol per fit; local vol exists everywhere on the
     // arbitrage-free SSVI and eSSVI surfaces, not where the plain SVI slices cross (calendar).
-    const surfaces = [...document.querySelectorAll('#surfaces .surface')];
+    const surfaces = Array.from(document.querySelectorAll('#surfaces .surface'));
     expect(surfaces.map((e) => e.getAttribute('data-model'))).toEqual(['svi', 'ssvi', 'essvi']);
     for (const e of surfaces) expect(e.querySelectorAll('svg').length, e.getAttribute('data-model')!).toBeGreaterThanOrEqual(3);
     const undefinedLv = (m: string) => Number(document.querySelector(`[data-fit="${m}"][data-field="local_vol.undefined"]`)?.getAttribute('data-value') ?? 0);
