@@ -26,9 +26,32 @@ export { renderReportHtml } from './report/html.js';
 export { parseFitResult, FitFormatError, type FitResult, type FitResidual } from './report/fit.js';
 export type { ReportData, ReportQuote, GreekPoint, GreeksSection, StabilityPoint } from './report/types.js';
 export { runDemo, formatDemoSummary, DEMO_MODELS, type DemoOptions, type DemoSummary } from './demo/demo.js';
-export { fitBlackFlat } from './demo/blackFlat.js';
+export { fitBlackFlat, fitSliceModel, type SliceCalibrateOptions } from './calibrator/sliceFit.js';
+export { blackParamName, fitFlatVols } from './surface/blackFlat.js';
 export { type GpuIvOptions } from './engines/black/gpu.js';
 export { pricerFactoryFor, engineFor, MC_CALIBRATION_DEFAULTS, type CalibrationEngine } from './calibrator/pricers.js';
+export {
+  ENGINES,
+  enginesFor,
+  defaultEngine,
+  engineCapabilities,
+  engineNames,
+  getEngine,
+  processEngine,
+  sliceEngine,
+  pricerFactory,
+  type Engine,
+  type EngineName,
+  type EnginePurpose,
+  type EngineCapabilities,
+  type EngineOptions,
+  type ProcessEngine,
+  type SliceEngine,
+  type SliceFitOptions,
+  type SliceFitData,
+  type SliceQuote,
+} from './engines/registry.js';
+export type { SurfacePricer, QuoteSet, BatchPrices } from './engines/pricer.js';
 export { setShaderBaseUrl } from './backends/webgpu/shaderSource.js';
 export * as surface from './surface/index.js';
 export {

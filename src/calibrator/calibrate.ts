@@ -8,7 +8,7 @@
  * residuals (objective 'iv') -> one final exact evaluation for the reported residuals and RMSE.
  */
 import type { Model } from '../models/types.js';
-import type { QuoteSet, SurfacePricer } from '../engines/pricer.js';
+import type { SurfacePricer } from '../engines/pricer.js';
 import { selectBackend, silentLogger, type Backend, type BackendRequest, type Logger } from '../backends/backend.js';
 import { prepareQuotes, modelImpliedVols, subsampleQuotes, type CalibrationQuote, type PreparedQuotes } from './quotes.js';
 
@@ -25,8 +25,12 @@ import { resolveBounds, toModel, toUnconstrained, CalibrationInputError, type Bo
 import { chooseRoute, pinnedParams, type RouteRequest, type StartKind } from './route.js';
 import type { CalibrationResult, RouteName } from './result.js';
 import { pricerFactoryFor } from './pricers.js';
+import { calibrateSlices, type SliceCalibrateOptions } from './sliceFit.js';
+import { isSliceModel } from '../models/types.js';
+import type { PricerFactory } from '../engines/pricer.js';
 
-export type PricerFactory = (model: Model, quotes: QuoteSet, backend: Backend) => SurfacePricer | Promise<SurfacePricer>;
+/** Moved beside SurfacePricer (src/engines/pricer.ts); re-exported here, where it used to live. */
+export type { PricerFactory };
 
 export interface ProgressEvent {
   stage: 'probe' | 'global' | 'lm' | 'polish';
@@ -69,6 +73,8 @@ export interface CalibrateOptions {
   polish?: boolean;
   log?: Logger;
   progress?: (e: ProgressEvent) => void;
+  /** Slice models (black, svi, ssvi, essvi) only: e.g. `{arbitrageFree: true}` (src/calibrator/sliceFit.ts). */
+  slices?: SliceCalibrateOptions;
 }
 
 function isFit(s: unknown): s is PriorSource {
@@ -176,6 +182,8 @@ function searchCube(bounds: Bounds, start: Float64Array) {
 }
 
 export async function calibrate(quotes: readonly CalibrationQuote[], opts: CalibrateOptions): Promise<CalibrationResult> {
+  // Slice models (one parameter set per expiry) have their own fit: src/calibrator/sliceFit.ts.
+  if (isSliceModel(opts.model)) return calibrateSlices(quotes, { ...opts, model: opts.model });
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   const log = opts.log ?? silentLogger;

@@ -9,8 +9,9 @@
  * Where the fits run:
  * - CPU backend: a pool of `worker_threads` (default one per core, os.availableParallelism();
  *   `threads`), each running the f64 `calibrate` on the surfaces it is handed from a work queue
- *   (largest surfaces first, to keep the tail short). A worker resolves the pricer by model name
- *   (getModel + pricerFactoryFor): functions do not cross threads, so a `createPricer` or a model
+ *   (largest surfaces first, to keep the tail short). A worker resolves the model by name
+ *   (getModel) and its pricer from the engine registry (pricerFactoryFor; slice models such as
+ *   svi or ssvi need none): functions do not cross threads, so a `createPricer` or a model
  *   outside the registry needs `threads: 1`. Progress and log lines come back as messages. The
  *   fits are the same computation as `calibrate` on each surface alone (same route, same
  *   parameters; only `seconds` differs). `threads: 1` runs in-process, sequentially, no worker.
@@ -29,7 +30,7 @@ import { selectBackend, silentLogger, type Backend, type BackendRequest, type Lo
 import type { McOptions } from '../engines/mc/plan.js';
 import { CanonicalFormatError } from '../market/canonical.js';
 import { getModel } from '../models/index.js';
-import type { Model } from '../models/types.js';
+import { isSliceModel, type Model } from '../models/types.js';
 import { calibrate, type CalibrateOptions, type PricerFactory, type ProgressEvent } from './calibrate.js';
 import { pricerFactoryFor } from './pricers.js';
 import type { CalibrationQuote } from './quotes.js';
@@ -55,6 +56,8 @@ export interface SurfaceSettings {
   polish?: boolean;
   /** Monte Carlo settings for models priced by Monte Carlo (rbergomi); see pricerFactoryFor. */
   mc?: McOptions;
+  /** Slice models (black, svi, ssvi, essvi): e.g. {arbitrageFree: true}. */
+  slices?: CalibrateOptions['slices'];
 }
 
 export interface ManySurface extends SurfaceSettings {
@@ -135,6 +138,7 @@ export interface WireSettings {
   subsample?: CalibrateOptions['subsample'];
   polish?: boolean;
   mc?: McOptions;
+  slices?: CalibrateOptions['slices'];
 }
 
 /** Messages main -> worker. */
@@ -154,7 +158,7 @@ export type WorkerMessage =
   | { type: 'result'; index: number; result: CalibrationResult }
   | { type: 'failed'; index: number; error: string; kind: 'input' | 'internal' };
 
-const SETTING_KEYS = ['objective', 'start', 'prior', 'route', 'bounds', 'constraints', 'penaltyWeight', 'lm', 'de', 'subsample', 'polish', 'mc'] as const;
+const SETTING_KEYS = ['objective', 'start', 'prior', 'route', 'bounds', 'constraints', 'penaltyWeight', 'lm', 'de', 'subsample', 'polish', 'mc', 'slices'] as const;
 
 interface Resolved {
   index: number;
@@ -234,7 +238,10 @@ function resolveSurface(s: ManySurface, index: number, shared: CalibrateManyOpti
   return { ...base, model, settings };
 }
 
-/** calibrate's options for one surface (in the worker or in-process). */
+/**
+ * calibrate's options for one surface (in the worker or in-process). The pricer comes from the
+ * engine registry by model (pricerFactoryFor); slice models need none (calibrate fits them itself).
+ */
 export function calibrateOptionsFor(
   model: Model,
   settings: WireSettings,
@@ -248,7 +255,7 @@ export function calibrateOptionsFor(
     ...rest,
     model,
     backend,
-    createPricer: createPricer ?? pricerFactoryFor(model, mc, log),
+    ...(isSliceModel(model) ? {} : { createPricer: createPricer ?? pricerFactoryFor(model, mc, log) }),
     log,
     ...(progress ? { progress } : {}),
   };

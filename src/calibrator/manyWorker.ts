@@ -1,7 +1,7 @@
 /**
  * A calibrateMany worker thread: fits the surfaces the main thread hands it, one at a time, with
- * the f64 CPU `calibrate`. The pricer is resolved here by model name (getModel +
- * pricerFactoryFor), since functions do not cross threads; log lines and progress go back as
+ * the f64 CPU `calibrate`. The model is resolved here by name (getModel) and its pricer from the
+ * engine registry (calibrateOptionsFor -> pricerFactoryFor), since functions do not cross threads; log lines and progress go back as
  * messages. Every outcome, a fit or the error a fit threw, is a message: the thread itself never
  * fails on a surface.
  */

@@ -2,11 +2,14 @@
  * The one JSON shape of a calibration, shared by the library and `volfit calibrate --json`.
  * Fields of the issue come first and are never renamed; the rest are extensions.
  */
+import type { ArbitrageReport, SliceOutput } from '../surface/types.js';
+
 /**
  * 'lm': LM from the start; 'staged': a nested model's base parameters first, then all (see
  * staged.ts); 'global+lm': DE then LM; 'lm+global': LM (or staged) then DE and LM, the better kept.
+ * Slice models (sliceFit.ts): 'closed-form' (black), 'surface' (svi, ssvi, essvi: fitSurface).
  */
-export type RouteName = 'lm' | 'staged' | 'global+lm' | 'lm+global';
+export type RouteName = 'lm' | 'staged' | 'global+lm' | 'lm+global' | 'closed-form' | 'surface';
 
 export interface CalibrationResult {
   model: string;
@@ -46,11 +49,28 @@ export interface CalibrationResult {
   history: Array<{ stage: 'global' | 'lm' | 'polish'; objective: number }>;
   /** Why the optimizer stopped, in words. */
   message: string;
-  /** Jacobian of the final LM stage: 'analytic' (COS parameter gradients, f64) or 'fd-batch' (finite differences priced as one batch). */
-  jacobian: 'analytic' | 'fd-batch';
+  /**
+   * Jacobian of the final LM stage: 'analytic' (COS parameter gradients, f64) or 'fd-batch'
+   * (finite differences priced as one batch); 'none' for slice models (no LM over a parameter vector).
+   */
+  jacobian: 'analytic' | 'fd-batch' | 'none';
   bounds: Record<string, [number, number]>;
   /** Whether a prior made this a MAP fit. */
   prior: boolean;
   /** Parameters a given start (`--start`) left out, with the model defaults they started from; absent when none. */
   start_defaults?: Record<string, number>;
+  /**
+   * Slice models only (black, svi, ssvi, essvi; issue 14's contract): one entry per expiry in
+   * increasing T, `{T, forward, params, expiry, quotes, rmse_iv, raw?, fallback?, warnings?}`;
+   * `params` are the slice's own (svi a, b, rho, m, sigma; ssvi theta; essvi theta, rho, psi;
+   * black vol), the top-level `params` the global ones (ssvi rho, eta, gamma; black vol_<expiry>;
+   * none for svi and essvi).
+   */
+  slices?: SliceOutput[];
+  /** Slice models only: static arbitrage of the fitted slices on a k grid (`free`, `butterfly` [{T, k, g}], `calendar` [{T1, T2, k}], `lee`, ...). */
+  arbitrage?: ArbitrageReport;
+  /** Slice models only: whether the fit was constrained to be arbitrage-free. */
+  arbitrage_free?: boolean;
+  /** Slice models only: how the fit went, in words (interpolation in T, fallbacks). */
+  notes?: string[];
 }

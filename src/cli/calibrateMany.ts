@@ -112,6 +112,8 @@ export interface ManyContext {
   startIsFile: boolean;
   prior?: PriorSource;
   mc: McOptions;
+  /** Slice models: {arbitrageFree} from --no-arbitrage / --allow-arbitrage. */
+  slices?: { arbitrageFree?: boolean };
 }
 
 function eta(seconds: number): string {
@@ -154,6 +156,7 @@ export async function calibrateManyCli(files: readonly string[], ctx: ManyContex
       route: o.route as 'auto' | 'lm' | 'global',
       constraints: o.feller ? 'penalty' : 'ignore',
       mc: ctx.mc,
+      slices: ctx.slices,
       threads,
       log: stderrLogger,
       onResult: (outcome, i) => {

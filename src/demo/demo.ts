@@ -1,6 +1,7 @@
 /**
  * `volfit demo`: the bundled Deribit BTC snapshot (real market data, 2026-01-05) -> normalize ->
- * fit Black (flat vol per expiry), Heston and Bates -> HTML report + a short summary. Every stage
+ * fit the ladder Black (flat vol per expiry) -> SSVI (a smile per expiry, one surface) -> Heston
+ * -> Bates -> HTML report + a short summary. Every stage
  * is the library's own code path (normalize(), calibrate(), the report builder); the demo only
  * chooses inputs and starting points, and says which.
  */
@@ -24,7 +25,7 @@ export function dataPath(file: string): string {
   return fileURLToPath(new URL(`../../data/${file}`, import.meta.url));
 }
 
-export const DEMO_MODELS = ['black', 'heston', 'bates'] as const;
+export const DEMO_MODELS = ['black', 'ssvi', 'heston', 'bates'] as const;
 
 export interface DemoOptions {
   backend?: BackendRequest;
@@ -116,6 +117,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     rowsIn: norm.rowsIn,
     notes: [
       `Normalized with volfit's defaults (venue deribit, underlying ${DEMO_DATA.underlying}): coin premiums converted to USD with each expiry's forward, r = 0, weights from spread, vega and staleness.`,
+      'Black and SSVI are slice models (a smile per expiry): Black is closed form, SSVI a power-law surface fitted in implied vol with no butterfly or calendar arbitrage by construction (src/surface).',
       'Heston starts from the ATM term structure (v0, theta from the shortest and longest ATM vols; route auto); Bates starts from the Heston fit plus moderate jumps (route lm).',
       `Bates jumps are bounded to intensity <= ${DEMO_BOUNDS.bates?.lambda?.[1]} a year and jump std >= ${DEMO_BOUNDS.bates?.sigmaJ?.[0]}: unbounded, this snapshot drives them to many tiny jumps (extra diffusion), a known degenerate corner.`,
     ],
@@ -157,13 +159,21 @@ export function formatDemoSummary(s: DemoSummary): string {
     '',
     '  model    RMSE IV (vol pts)  converged  seconds  parameters',
   ];
-  for (const f of s.fits) {
+  for (const [i, f] of s.fits.entries()) {
+    const slices = s.results[i]?.slices;
+    const global = Object.entries(f.params)
+      .map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`)
+      .join(' ');
+    const perSlice = (name: string) => {
+      const v = (slices ?? []).map((x) => x.params[name]).filter((x) => x !== undefined);
+      return `${name} per expiry ${Number(Math.min(...v).toPrecision(3))} to ${Number(Math.max(...v).toPrecision(3))}`;
+    };
     const params =
       f.model === 'black'
         ? `${Object.keys(f.params).length} vols, one per expiry (${Math.min(...Object.values(f.params)).toFixed(3)} to ${Math.max(...Object.values(f.params)).toFixed(3)})`
-        : Object.entries(f.params)
-            .map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`)
-            .join(' ');
+        : slices && slices.length
+          ? [global, ...Object.keys(slices[0].params).map(perSlice)].filter(Boolean).join(', ')
+          : global;
     lines.push(
       `  ${f.model.padEnd(8)} ${(f.rmse_iv_vol_points === null ? '–' : f.rmse_iv_vol_points.toFixed(2)).padStart(17)}  ${(f.converged ? 'yes' : 'no').padEnd(9)}  ${f.seconds.toFixed(1).padStart(7)}  ${params}`,
     );

@@ -1,17 +1,17 @@
 /**
- * One entry point to fit any model the demo and the report know: 'black' (flat vol per expiry,
- * closed form, ./blackFlat.ts) or a characteristic-function model through the calibrator with
- * the COS engine on the chosen backend. Also the warm-started refit the report's Greeks
- * bootstrap runs.
+ * One entry point to fit any model the demo and the report know, through `calibrate` on the
+ * chosen backend: slice models (black: flat vol per expiry, closed form; ssvi, svi, essvi) take
+ * calibrate's slice path, process models the pricer of their registry engine (COS for the
+ * characteristic-function models, src/engines/registry.ts). Also the warm-started refit the
+ * report's Greeks bootstrap runs.
  */
 import { selectBackend, type Backend, type BackendRequest, type Logger } from '../backends/backend.js';
 import { calibrate, type CalibrateOptions } from '../calibrator/calibrate.js';
-import { createCosPricer } from '../engines/cos/pricer.js';
-import { getModel, type Model } from '../models/index.js';
+import { pricerFactory } from '../engines/registry.js';
+import { getModel, isSliceModel, type Model } from '../models/index.js';
 import type { FitResult } from '../report/fit.js';
 import type { Refit } from '../report/stability.js';
 import type { ReportQuote } from '../report/types.js';
-import { fitBlackFlat } from './blackFlat.js';
 
 /**
  * The backend for a request, except that `auto` passes over a software WebGPU adapter
@@ -63,11 +63,11 @@ function insideBounds(m: Model, params: Record<string, number>, bounds: FitOptio
 }
 
 export async function fitModel(model: string, quotes: readonly ReportQuote[], opts: FitOptions): Promise<FitResult> {
-  if (model === 'black') return fitBlackFlat(quotes);
   const m = getModel(model);
+  if (isSliceModel(m)) return calibrate(quotes, { model: m, backend: opts.backend, log: opts.log });
   return calibrate(quotes, {
     model: m,
-    createPricer: (m, q, b) => createCosPricer(m, q, b, { log: opts.log, cpu: { tol: opts.cosTol ?? 1e-12 } }),
+    createPricer: pricerFactory(m, { log: opts.log, cos: { cpu: { tol: opts.cosTol ?? 1e-12 } } }),
     backend: opts.backend,
     start: opts.start ? { model: opts.start.model, params: insideBounds(m, opts.start.params, opts.bounds) } : undefined,
     route: opts.route,

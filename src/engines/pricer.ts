@@ -4,6 +4,7 @@
  * built for. The quote set is fixed at construction so engines can precompute per-expiry work and
  * keep buffers on the GPU between calls.
  */
+import type { Backend } from '../backends/backend.js';
 import type { Model } from '../models/types.js';
 
 /** Quotes to price, structure of arrays, all of length M. Prices are present values. */
@@ -101,3 +102,10 @@ export interface SurfacePricer {
   gpuBytes(): number;
   dispose(): void;
 }
+
+/**
+ * Builds the SurfacePricer of a model for a fixed quote set on a backend: what the calibrator
+ * asks for (CalibrateOptions.createPricer). src/engines/registry.ts makes one per engine
+ * (`pricerFactory(model)`); re-exported from src/calibrator/calibrate.ts, where it used to live.
+ */
+export type PricerFactory = (model: Model, quotes: QuoteSet, backend: Backend) => SurfacePricer | Promise<SurfacePricer>;

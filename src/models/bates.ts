@@ -14,6 +14,7 @@ const pair = new Float64Array(2);
 
 export const bates: Model & FourierExtras = {
   name: 'bates',
+  kernels: { cos: 1, mc: 'bates' },
   params: [...heston.params, ...jumpParamSpecs],
   constraints: heston.constraints,
   nested: {

@@ -419,6 +419,7 @@ export function hestonLogCfGrid(w: number, n: number, T: number, p: Float64Array
 
 export const heston: Model & FourierExtras = {
   name: 'heston',
+  kernels: { cos: 0, mc: 'heston' },
   params: [
     { name: 'v0', lower: 1e-6, upper: 4, initial: 0.1, description: 'initial variance' },
     { name: 'kappa', lower: 1e-3, upper: 50, initial: 3, description: 'mean-reversion speed of variance' },

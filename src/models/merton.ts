@@ -12,6 +12,7 @@ const pair = new Float64Array(2);
 
 export const merton: Model & FourierExtras = {
   name: 'merton',
+  kernels: { cos: 2 },
   params: [
     { name: 'vol', lower: 1e-4, upper: 5, initial: 0.3, description: 'diffusion volatility' },
     ...jumpParamSpecs,

@@ -8,6 +8,7 @@ import type { Model } from './types.js';
 
 export const rbergomi: Model = {
   name: 'rbergomi',
+  kernels: { mc: 'rbergomi' },
   params: [
     { name: 'xi0', lower: 1e-4, upper: 4, initial: 0.04, description: 'flat forward variance' },
     { name: 'eta', lower: 0.01, upper: 5, initial: 1.9, description: 'volatility of volatility' },

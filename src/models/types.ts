@@ -3,6 +3,14 @@
  * function; nothing else. Engines (COS, Monte Carlo) and the calibrator work from this description
  * only, so a new model needs no new engine or optimizer.
  *
+ * Two kinds (`kind`):
+ * - process models (the default): one parameter vector for the whole surface, priced by an engine
+ *   from a characteristic function (COS) or paths (Monte Carlo): heston, bates, merton, rbergomi.
+ * - slice models (`kind: 'slice'`, `slice` set): one parameter set per expiry, fitted slice by
+ *   slice or as a surface with a few global parameters: black (flat vol per expiry), svi, ssvi,
+ *   essvi (src/models/slice.ts). `params` then lists the global parameters only (none for black
+ *   and svi). Which engine prices or fits a model is decided in one place, src/engines/registry.ts.
+ *
  * Parameter vectors are Float64Array in the order of `params`.
  */
 import type { Complex } from './complex.js';
@@ -57,8 +65,43 @@ export interface NestedSpec {
   rebalance?(p: Float64Array, from: Float64Array): void;
 }
 
+/** Monte Carlo path schemes (src/engines/mc): the scheme that simulates a model. */
+export type McScheme = 'heston' | 'bates' | 'rbergomi';
+
+/**
+ * Compiled kernels that implement a model (WGSL has no function pointers: a kernel branches on a
+ * constant). Engines read these instead of switching on model names; a model without an entry
+ * is priced by that engine's generic CPU path (COS) or not at all (Monte Carlo).
+ */
+export interface ModelKernels {
+  /** The `MODEL` override constant of shaders/cos.wgsl and lm_normal.wgsl (0 heston, 1 bates, 2 merton). */
+  readonly cos?: number;
+  /** The Monte Carlo scheme (src/engines/mc/plan.ts `McPlan.kind`). */
+  readonly mc?: McScheme;
+}
+
+export type ModelKind = 'process' | 'slice';
+
+/** What a slice model fits per expiry (see Model). */
+export interface SliceSpec {
+  /** Parameters of one expiry's slice, as the fit result writes them in `slices[i].params`. */
+  readonly perSlice: readonly ParamSpec[];
+  /** Whether the fit is arbitrage-constrained unless asked otherwise (fitSurface's `arbitrageFree` default). */
+  readonly arbitrageFreeDefault: boolean;
+  /** What an arbitrage-free request changes for this model, in words (CLI help and README). */
+  readonly arbitrageFreeMeaning: string;
+  /** One line for help texts. */
+  readonly description: string;
+}
+
 export interface Model {
   readonly name: string;
+  /** 'process' when absent. */
+  readonly kind?: ModelKind;
+  /** Slice models only: what a slice holds. */
+  readonly slice?: SliceSpec;
+  /** Kernel identities for the engines that have compiled code for this model. */
+  readonly kernels?: ModelKernels;
   readonly params: readonly ParamSpec[];
   readonly constraints: readonly Constraint[];
   /** Present when the model extends a simpler one (see NestedSpec). */
@@ -81,6 +124,13 @@ export interface Model {
    * does not).
    */
   logCharFnBound?(u: number, T: number, p: Float64Array): number;
+}
+
+/** A slice model: one parameter set per expiry (black, svi, ssvi, essvi). */
+export type SliceModel = Model & { readonly kind: 'slice'; readonly slice: SliceSpec };
+
+export function isSliceModel(model: Model): model is SliceModel {
+  return model.kind === 'slice' && model.slice !== undefined;
 }
 
 /** Parameter record ({v0: 0.04, ...}) to vector, with clear errors for unknown, missing or out-of-bound names. */

@@ -10,10 +10,17 @@ import { atmVols, renderReportHtml } from './html.js';
 import { pricerFor } from './pricing.js';
 import { bootstrapStability, type BootstrapOptions, type Refit } from './stability.js';
 import { expiryTable, marketPoints } from './surface.js';
-import { getModel } from '../models/index.js';
+import { getModel, models } from '../models/index.js';
+import { isSliceModel } from '../models/types.js';
 import { makeDirs, writeFileAtomic } from '../util/files.js';
 import { paramVector } from '../models/types.js';
-import type { ConstraintCheck, GreeksSection, ModelCurve, ReportData, ReportExclusion, ReportQuote } from './types.js';
+import type { ConstraintCheck, GreeksSection, ModelCurve, ReportData, ReportExclusion, ReportQuote, SurfaceSection } from './types.js';
+import { surfaceSection } from './volSurface.js';
+
+function isSliceModelName(name: string): boolean {
+  const key = name.toLowerCase();
+  return Object.hasOwn(models, key) && isSliceModel(models[key]);
+}
 
 /** The model's constraints at the fitted parameters (none for models volfit does not know). */
 function constraintChecks(fit: FitResult): ConstraintCheck[] {
@@ -37,7 +44,7 @@ export interface BuildReportOptions {
   /** Refits for the Greeks bootstrap; without it the stability part is skipped. */
   refit?: Refit;
   bootstrap?: BootstrapOptions & {
-    /** Models to bootstrap (default: all with a pricer except 'black'). */
+    /** Models to bootstrap (default: all with a pricer except the slice models: black, svi, ssvi, essvi). */
     models?: string[];
   };
   /** Grid points per expiry for the Greeks (default 21). */
@@ -91,8 +98,11 @@ export async function buildReport(
         points: pts,
         warnings: greekWarnings(fit.model, pts, expiries),
       };
-      const bootModels = opts.bootstrap?.models ?? fits.map((f) => f.model).filter((m) => m !== 'black');
-      if (opts.refit && bootModels.includes(fit.model) && (opts.bootstrap?.n ?? 4) > 0) {
+      const bootModels = opts.bootstrap?.models ?? fits.map((f) => f.model).filter((m) => !isSliceModelName(m));
+      // A surface refit changes the slices, which a pricer built on this fit does not see (only
+      // black's vols are its parameters): no bootstrap for svi, ssvi, essvi.
+      const bootable = !isSliceModelName(fit.model) || fit.model === 'black';
+      if (opts.refit && bootable && bootModels.includes(fit.model) && (opts.bootstrap?.n ?? 4) > 0) {
         log(`report: bootstrap of ${fit.model} Greeks (${opts.bootstrap?.n ?? 4} refits within bid/ask)`);
         section.bootstrap = await bootstrapStability(fit, quotes, pricer, grid, pts, opts.refit, opts.bootstrap);
       }
@@ -102,7 +112,13 @@ export async function buildReport(
       partial.notes.push(`${fit.model}: smile curve and Greeks not computed (${(e as Error).message}).`);
     }
   }
-  return { ...partial, curves, greeks, constraints: fits.flatMap(constraintChecks) };
+  const surfaces: SurfaceSection[] = [];
+  for (const fit of fits) {
+    const s = surfaceSection(fit, expiries, points);
+    if (s && 'section' in s) surfaces.push(s.section);
+    else if (s) partial.notes.push(s.reason);
+  }
+  return { ...partial, curves, greeks, surfaces, constraints: fits.flatMap(constraintChecks) };
 }
 
 /** The files writeReport writes in its folder, in order (index.html, the page, last). */

@@ -8,6 +8,7 @@
 import { impliedVol } from './black.js';
 import type { ReportQuote } from './types.js';
 import { models } from '../models/index.js';
+import { isSliceModel } from '../models/types.js';
 
 export interface FitResidual {
   /** 1-based data row of the quote in the quotes CSV the fit was made from. */
@@ -53,6 +54,26 @@ export interface FitResult {
   message?: string;
   /** Bounds the fit ran under, per parameter (the report marks parameters that end on one). */
   bounds?: Record<string, [number, number]>;
+  /** Slice models (black, svi, ssvi, essvi): one entry per expiry, increasing T (checked against the model's per-slice bounds). */
+  slices?: FitSlice[];
+  /** Slice models: the arbitrage report of the fit (kept as written). */
+  arbitrage?: FitArbitrage;
+}
+
+export interface FitSlice {
+  T: number;
+  forward?: number;
+  expiry?: string;
+  params: Record<string, number>;
+  rmse_iv?: number;
+}
+
+export interface FitArbitrage {
+  free: boolean;
+  butterfly: Array<{ T: number; k: number; g: number; k_from?: number; k_to?: number }>;
+  calendar: Array<{ T1: number; T2: number; k: number; dw?: number; k_from?: number; k_to?: number }>;
+  lee?: Array<{ T: number; side: string; slope: number }>;
+  grid?: { k_min: number; k_max: number; points: number };
 }
 
 export interface HistoryEntry {
@@ -141,13 +162,22 @@ export function parseFitResult(json: unknown, source = 'fit'): FitResult {
   const model = json.model;
   if (typeof model !== 'string' || !model) bad('model', 'must be a model name');
 
-  if (!isRecord(json.params) || Object.keys(json.params).length === 0) bad('params', 'must be an object of numbers');
+  const key = (model as string).toLowerCase();
+  const known = Object.hasOwn(models, key) ? models[key] : undefined;
+  const sliceModel = known !== undefined && isSliceModel(known);
+  // Slice models may have no global parameter (svi, essvi): their slices carry them.
+  const slicesGiven = Array.isArray(json.slices) && json.slices.length > 0;
+  if (!isRecord(json.params) || (Object.keys(json.params).length === 0 && !(sliceModel && slicesGiven))) {
+    bad('params', sliceModel ? 'must be an object of numbers (or {} beside a non-empty "slices")' : 'must be an object of numbers');
+  }
   const params: Record<string, number> = {};
   for (const [k, v] of Object.entries(json.params as Record<string, unknown>)) {
     if (typeof v !== 'number' || !Number.isFinite(v)) bad(`params.${k}`, `must be a finite number, got ${JSON.stringify(v)}`);
     params[k] = v as number;
   }
   checkParamBounds(model as string, params, bad);
+  const slices = parseSlices(model as string, json.slices, bad);
+  if (sliceModel && model !== 'black' && slices === undefined) bad('slices', `must be an array of {T, params} (one per expiry): a ${model} fit is its slices`);
 
   const stderr: Record<string, number | null> = {};
   if (json.stderr !== undefined && json.stderr !== null) {
@@ -235,7 +265,48 @@ export function parseFitResult(json: unknown, source = 'fit'): FitResult {
     history,
     message: typeof json.message === 'string' ? json.message : undefined,
     bounds: parseBounds(json.bounds),
+    slices,
+    arbitrage: isRecord(json.arbitrage) && typeof json.arbitrage.free === 'boolean' && Array.isArray(json.arbitrage.butterfly) && Array.isArray(json.arbitrage.calendar)
+      ? (json.arbitrage as unknown as FitArbitrage)
+      : undefined,
   };
+}
+
+/**
+ * A slice model's `slices`: each {T > 0, params: finite numbers within the model's per-slice
+ * bounds}, in increasing T. Absent: undefined. Models volfit does not know: finite numbers only.
+ */
+function parseSlices(model: string, v: unknown, bad: (field: string, what: string) => never): FitSlice[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length === 0) return bad('slices', 'must be a non-empty array of {T, params}');
+  const key = model.toLowerCase();
+  const m = Object.hasOwn(models, key) ? models[key] : undefined;
+  const specs = m && isSliceModel(m) ? m.slice.perSlice : undefined;
+  let lastT = 0;
+  return v.map((s, i): FitSlice => {
+    const at = `slices[${i}]`;
+    if (!isRecord(s)) return bad(at, 'must be {"T": years, "forward": F, "params": {...}}');
+    if (typeof s.T !== 'number' || !Number.isFinite(s.T) || !(s.T > 0)) bad(`${at}.T`, `must be a positive number of years, got ${JSON.stringify(s.T)}`);
+    if (!((s.T as number) > lastT)) bad(`${at}.T`, `must increase from slice to slice (${s.T} after ${lastT})`);
+    lastT = s.T as number;
+    if (s.forward !== undefined && !(typeof s.forward === 'number' && Number.isFinite(s.forward) && s.forward > 0)) {
+      bad(`${at}.forward`, `must be a positive number, got ${JSON.stringify(s.forward)}`);
+    }
+    if (!isRecord(s.params)) return bad(`${at}.params`, 'must be an object of numbers');
+    const p: Record<string, number> = {};
+    for (const [k, x] of Object.entries(s.params)) {
+      if (typeof x !== 'number' || !Number.isFinite(x)) bad(`${at}.params.${k}`, `must be a finite number, got ${JSON.stringify(x)}`);
+      p[k] = x as number;
+    }
+    for (const spec of specs ?? []) {
+      const x = p[spec.name];
+      if (x === undefined) bad(`${at}.params.${spec.name}`, `is missing (${m!.name} slice: ${spec.description})`);
+      if (x < spec.lower || x > spec.upper || (spec.lower === Number.MIN_VALUE && !(x > 0))) {
+        bad(`${at}.params.${spec.name}`, `= ${x} is outside the ${m!.name} slice bounds [${spec.lower === Number.MIN_VALUE ? '0 (exclusive)' : spec.lower}, ${spec.upper}] (${spec.description})`);
+      }
+    }
+    return { ...s, T: s.T as number, params: p };
+  });
 }
 
 /**

@@ -7,17 +7,20 @@
 import { atBound, correlation, routeName, type FitResult } from './fit.js';
 import {
   convergencePlot,
+  densityPlot,
   exclusionPlot,
   expiryLegend,
   formatForward,
   greekExpiries,
   greekPlot,
+  localVolHeatmap,
   modelLegend,
   modelColor,
   residualHeatmap,
   smilePlot,
   spreadPlot,
   stabilityPlot,
+  totalVariancePlot,
 } from './plots.js';
 import type { ReportData, ReportExclusion } from './types.js';
 
@@ -108,6 +111,25 @@ function paramTable(fit: FitResult): string {
   return `${table}<table class="corr"><caption>correlations</caption><thead><tr><th></th>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
+/** Slice models: one row per expiry with its own parameters (`slices[i].params`) and its IV RMSE. */
+function sliceTable(fit: FitResult): string {
+  const slices = fit.slices ?? [];
+  // Black's slices are its vol_<expiry> parameters, already in the parameter table.
+  if (slices.length === 0 || fit.model === 'black') return '';
+  const names = [...new Set(slices.flatMap((s) => Object.keys(s.params)))];
+  const head = names.map((n) => `<th>${escapeHtml(n)}</th>`).join('');
+  const rows = slices
+    .map((s, i) => {
+      const cells = names.map((n) => `<td>${num(fit.model, `slices.${i}.params.${n}`, s.params[n])}</td>`).join('');
+      const label = s.expiry ? (/^\d{4}-\d{2}-\d{2}/.exec(s.expiry)?.[0] ?? s.expiry) : '';
+      return `<tr><td>${escapeHtml(label)}</td><td>${num(fit.model, `slices.${i}.T`, s.T, s.T.toFixed(5))}</td>${cells}<td>${
+        s.rmse_iv !== undefined ? num(fit.model, `slices.${i}.rmse_iv`, s.rmse_iv, volPoints(s.rmse_iv)) : '–'
+      }</td></tr>`;
+    })
+    .join('');
+  return `<table class="slices"><caption>per expiry</caption><thead><tr><th>expiry</th><th>T</th>${head}<th>RMSE IV (vol pts)</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 function exclusionTable(exclusions: ReportExclusion[]): string {
   if (exclusions.length === 0) return '<p>No quote was excluded.</p>';
   const groups = new Map<string, { stage: string; reason: string; rows: number[] }>();
@@ -172,7 +194,7 @@ export function renderReportHtml(data: ReportData): string {
             )
             .join('')}</ul>`
         : '';
-      return `<div class="fit-params"><h3>${escapeHtml(f.model)}</h3>${paramTable(f)}${list}</div>`;
+      return `<div class="fit-params"><h3>${escapeHtml(f.model)}</h3>${Object.keys(f.params).length || !f.slices?.length ? paramTable(f) : ''}${sliceTable(f)}${list}</div>`;
     })
     .join('\n');
 
@@ -210,6 +232,25 @@ ${flagList}`;
       return `<div class="greeks" data-model="${escapeHtml(g.model)}"><h3>${escapeHtml(g.model)}</h3><p class="method">${escapeHtml(g.method)}</p>
 <div class="legend">${expiryLegend(greekExpiries(g, data.expiries))}</div>
 <div class="row">${plots}</div>${warn}${boot}</div>`;
+    })
+    .join('\n');
+
+  const surfaces = (data.surfaces ?? [])
+    .map((sec) => {
+      const verdict =
+        sec.free === null
+          ? ''
+          : sec.free
+            ? '<span class="ok">no butterfly, calendar or Lee arbitrage on the check grid</span>'
+            : `<span class="bad">arbitrage: ${sec.butterfly.length} butterfly, ${sec.calendar.length} calendar run(s).</span>`;
+      return `<div class="surface" data-model="${escapeHtml(sec.model)}"><h3>${escapeHtml(sec.model)}</h3><p>${verdict}${
+        sec.localVolUndefined
+          ? ` <span class="bad">Local vol undefined at <span class="count" data-fit="${escapeHtml(sec.model)}" data-field="local_vol.undefined" data-value="${sec.localVolUndefined}">${sec.localVolUndefined}</span> of ${sec.localVol.length} grid points.</span>`
+          : ''
+      }</p><p class="method">${escapeHtml(sec.method)}</p>
+<div class="legend">${expiryLegend(sec.expiries)}</div>
+<div class="row">${chart(totalVariancePlot(sec), 'chart surface-w')}${chart(densityPlot(sec), 'chart surface-g')}</div>
+${chart(localVolHeatmap(sec), 'chart surface-lv')}</div>`;
     })
     .join('\n');
 
@@ -262,11 +303,12 @@ td:first-child, th:first-child { text-align: left; white-space: nowrap; } captio
 <header>
 <h1>${escapeHtml(data.title)}</h1>
 <p class="source">${escapeHtml(data.dataSource)} · generated ${escapeHtml(data.generatedAt)} by volfit</p>
-<nav><a href="#fits">fits</a><a href="#smiles">smiles</a><a href="#residuals">residuals</a><a href="#parameters">parameters</a><a href="#convergence">convergence</a><a href="#greeks">Greeks</a><a href="#data">data</a></nav>
+<nav><a href="#fits">fits</a><a href="#smiles">smiles</a><a href="#residuals">residuals</a>${surfaces ? '<a href="#surfaces">surfaces</a>' : ''}<a href="#parameters">parameters</a><a href="#convergence">convergence</a><a href="#greeks">Greeks</a><a href="#data">data</a></nav>
 </header>
 ${section('fits', 'Fits', summaryTable(data.fits) + notes)}
 ${section('smiles', 'Smile per expiry', `<p class="note">Dots: market mid IV (hollow: not used by any fit); grey bars: bid to ask IV (dashed: no bid, mid to ask); lines: fitted models.</p><div class="legend">${modelLegend(models)}</div><div class="grid">${smiles}</div>`)}
 ${section('residuals', 'Residuals by expiry and moneyness', residuals)}
+${surfaces ? section('surfaces', 'Volatility surfaces (slice models)', surfaces) : ''}
 ${section('parameters', 'Parameters', params)}
 ${section('convergence', 'Convergence', conv ? chart(conv) : '<p>No fit reported an objective history.</p>')}
 ${section('greeks', 'Greeks validation', greeks || '<p>Greeks were not computed (no pricer for these models).</p>')}

@@ -4,15 +4,18 @@
  */
 import { historyEntries, type FitResult } from './fit.js';
 import { Plot, renderLegend, renderPlot } from './svg.js';
-import type { ExpiryInfo, GreekPoint, GreeksSection, MarketPoint, ModelCurve, ReportExclusion } from './types.js';
+import type { ExpiryInfo, GreekPoint, GreeksSection, MarketPoint, ModelCurve, ReportExclusion, SurfaceSection } from './types.js';
 
 const MODEL_COLORS: Record<string, string> = {
   black: '#7f7f7f',
   heston: '#1f77b4',
   bates: '#d62728',
   merton: '#2ca02c',
+  svi: '#ff7f0e',
+  ssvi: '#9467bd',
+  essvi: '#8c564b',
 };
-const EXTRA_COLORS = ['#9467bd', '#8c564b', '#e377c2', '#bcbd22', '#17becf'];
+const EXTRA_COLORS = ['#e377c2', '#bcbd22', '#17becf', '#393b79', '#637939'];
 
 export function modelColor(model: string, index = 0): string {
   return MODEL_COLORS[model] ?? EXTRA_COLORS[index % EXTRA_COLORS.length];
@@ -279,6 +282,117 @@ export function spreadPlot(section: GreeksSection, expiries: ExpiryInfo[]): stri
         stroke: 'expiry',
         z: 'expiry',
         title: (p: (typeof data)[number]) => `${p.expiry} ln(K/F)=${p.k.toFixed(3)}\nspread ${p.pct.toFixed(2)} %`,
+      }),
+    ],
+  });
+}
+
+/**
+ * Total variance w(k) = IV^2 T of each slice of a fitted surface, a line per expiry; the fit's
+ * arbitrage violations in red (butterfly: a ring at the worst point of the run; calendar: a cross
+ * where the later expiry's w falls below the earlier one's).
+ */
+export function totalVariancePlot(section: SurfaceSection): string | null {
+  if (section.curves.length === 0) return null;
+  const butterfly = section.butterfly;
+  const calendar = section.calendar;
+  return renderPlot({
+    width: 400,
+    height: 280,
+    marginLeft: 56,
+    title: `${section.model}: total variance w(k) per expiry${section.free === true ? ' (arbitrage-free)' : section.free === false ? ' (red: arbitrage)' : ''}`,
+    x: { label: 'ln(K/F)', grid: true },
+    y: { label: 'w = IV² T', grid: true },
+    color: { domain: section.expiries, scheme: 'viridis', type: 'ordinal' },
+    marks: [
+      Plot.line(section.curves, { x: 'k', y: 'w', stroke: 'expiry', z: 'expiry', title: (d: SurfaceSection['curves'][number]) => `${d.expiry} ln(K/F)=${d.k.toFixed(3)}\nw ${fmt(d.w, 6)}` }),
+      Plot.dot(butterfly, {
+        x: 'k',
+        y: 'w',
+        r: 4.5,
+        stroke: '#d00',
+        strokeWidth: 1.8,
+        title: (b: SurfaceSection['butterfly'][number]) => `butterfly arbitrage, ${b.expiry}: g = ${fmt(b.g, 4)} at ln(K/F) = ${b.k.toFixed(3)} (run ${b.k_from.toFixed(3)} to ${b.k_to.toFixed(3)})`,
+      }),
+      Plot.dot(calendar, {
+        x: 'k',
+        y: 'w',
+        r: 4.5,
+        symbol: 'times',
+        stroke: '#d00',
+        strokeWidth: 1.8,
+        title: (c: SurfaceSection['calendar'][number]) =>
+          `calendar arbitrage: w(T=${c.T2.toFixed(4)}) below w(T=${c.T1.toFixed(4)}) at ln(K/F) = ${c.k.toFixed(3)}${c.dw !== null ? ` by ${fmt(-c.dw, 4)}` : ''} (run ${c.k_from.toFixed(3)} to ${c.k_to.toFixed(3)})`,
+      }),
+    ],
+  });
+}
+
+/** Gatheral's density factor g(k) per expiry (the risk-neutral density is >= 0 where g >= 0); g < 0 in red. */
+export function densityPlot(section: SurfaceSection): string | null {
+  const data = section.curves.filter((d): d is SurfaceSection['curves'][number] & { g: number } => d.g !== null);
+  if (data.length === 0) return null;
+  const negative = data.filter((d) => d.g < 0);
+  return renderPlot({
+    width: 400,
+    height: 280,
+    marginLeft: 56,
+    title: `${section.model}: density factor g(k) (butterfly arbitrage where g < 0)`,
+    x: { label: 'ln(K/F)', grid: true },
+    y: { label: 'g(k)', grid: true },
+    color: { domain: section.expiries, scheme: 'viridis', type: 'ordinal' },
+    marks: [
+      Plot.ruleY([0], { stroke: '#999' }),
+      Plot.line(data, { x: 'k', y: 'g', stroke: 'expiry', z: 'expiry', title: (d: (typeof data)[number]) => `${d.expiry} ln(K/F)=${d.k.toFixed(3)}\ng ${fmt(d.g, 5)}` }),
+      Plot.dot(negative, { x: 'k', y: 'g', r: 2.5, fill: '#d00', title: (d: (typeof data)[number]) => `${d.expiry}: g = ${fmt(d.g, 4)} < 0 at ln(K/F) = ${d.k.toFixed(3)}` }),
+    ],
+  });
+}
+
+/**
+ * Dupire local vol of a fitted surface on (ln(K/F), T), T on a log axis; threshold colours (a
+ * canvas-free legend); red cells: no local vol there (butterfly or calendar arbitrage).
+ */
+export function localVolHeatmap(section: SurfaceSection): string | null {
+  const cells = section.localVol.filter((c): c is (typeof section.localVol)[number] & { vol: number } => c.vol !== null);
+  const missing = section.localVol.filter((c) => c.vol === null);
+  if (cells.length === 0 && missing.length === 0) return null;
+  // Thresholds at the deciles of the values, in vol points rounded to 0.5.
+  const sorted = cells.map((c) => 100 * c.vol).sort((a, b) => a - b);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  const thresholds = [...new Set([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((p) => Math.round(2 * q(p)) / 2))].filter(Number.isFinite);
+  return renderPlot({
+    width: 620,
+    height: 320,
+    marginLeft: 60,
+    title: `${section.model}: Dupire local vol (%)${section.localVolUndefined ? `; red: undefined at ${section.localVolUndefined} of ${section.localVol.length} points (arbitrage)` : ''}`,
+    x: { label: 'ln(K/F)', grid: true },
+    // Plain decimals: the default SI format would write 0.3 years as "300m".
+    y: { type: 'log', label: 'T (years)', grid: true, tickFormat: '~g' },
+    color: {
+      type: 'threshold',
+      domain: thresholds.length ? thresholds : [0],
+      scheme: 'viridis',
+      legend: true,
+      ...({ width: 440 } as object),
+      label: 'local vol (%)',
+    },
+    marks: [
+      Plot.rect(cells, {
+        x1: 'k1',
+        x2: 'k2',
+        y1: 'T1',
+        y2: 'T2',
+        fill: (c: (typeof cells)[number]) => 100 * c.vol,
+        title: (c: (typeof cells)[number]) => `ln(K/F) = ${c.k.toFixed(3)}, T = ${c.T.toFixed(4)}\nlocal vol ${pct(c.vol)}`,
+      }),
+      Plot.rect(missing, {
+        x1: 'k1',
+        x2: 'k2',
+        y1: 'T1',
+        y2: 'T2',
+        fill: '#d00',
+        title: (c: (typeof missing)[number]) => `ln(K/F) = ${c.k.toFixed(3)}, T = ${c.T.toFixed(4)}\nno local vol: ${c.reason} arbitrage`,
       }),
     ],
   });

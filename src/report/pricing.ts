@@ -1,15 +1,17 @@
 /**
  * Pricing a fitted model on option grids the quotes do not contain (smile curves, Greeks),
  * on the CPU in f64: the report prices a few hundred options per model, so the oracle is
- * both fast enough and the most accurate. One small adapter per kind of model:
- * - the characteristic-function models (heston, bates, merton, ...) through the COS engine;
- * - 'black' (flat vol per expiry, src/demo/blackFlat.ts) through Black-76.
+ * both fast enough and the most accurate. The engine comes from the registry
+ * (src/engines/registry.ts, purpose 'report': exact f64 CPU prices):
+ * - process models with a characteristic function (heston, bates, merton, ...): the COS engine;
+ * - slice models (black: flat vol per expiry; svi, ssvi, essvi): Black-76 at the implied vol of
+ *   the fitted slice (the 'black' and 'surface' engines evaluate the smile from the fit's JSON).
+ * Models priced only by Monte Carlo (rbergomi) get no curve: the reason says so.
  */
 import type { QuoteSet } from '../engines/pricer.js';
-import { cosPrices } from '../engines/cos/cpu.js';
+import { defaultEngine, type ExpiryRef, type ProcessEngine, type SliceEngine } from '../engines/registry.js';
 import { getModel } from '../models/index.js';
-import { paramVector, type Model } from '../models/types.js';
-import { blackParamName } from '../demo/blackFlat.js';
+import { isSliceModel, paramVector, type Model, type SliceModel } from '../models/types.js';
 import { black76 } from './black.js';
 import type { FitResult } from './fit.js';
 import type { ExpiryInfo } from './types.js';
@@ -37,7 +39,7 @@ function withinBounds(model: Model, p: Record<string, number>): boolean {
   return model.params.every((s) => p[s.name] >= s.lower && p[s.name] <= s.upper);
 }
 
-function cosPricer(model: Model): ModelPricer {
+function processPricer(model: Model, engine: ProcessEngine): ModelPricer {
   const names = new Set(model.params.map((p) => p.name));
   const variance = ['v0', 'theta'].filter((n) => names.has(n));
   const vol = names.has('vol') ? 'vol' : null;
@@ -49,7 +51,7 @@ function cosPricer(model: Model): ModelPricer {
   return {
     model: model.name,
     vegaDefinition,
-    price: (q, params) => cosPrices(model, paramVector(model, params), q),
+    price: (q, params) => engine.priceCpu!(model, paramVector(model, params), q),
     bumpVol(params, h) {
       const out = { ...params };
       if (variance.length) {
@@ -65,28 +67,36 @@ function cosPricer(model: Model): ModelPricer {
   };
 }
 
-/** Black-76 with one vol per expiry; the expiry of a grid option is found by its T. */
-function blackPricer(expiries: readonly ExpiryInfo[]): ModelPricer {
-  const byT = expiries.map((e) => ({ T: e.T, name: blackParamName(e.expiry) }));
-  const volName = (T: number): string => {
-    let best = byT[0];
-    for (const e of byT) if (Math.abs(e.T - T) < Math.abs(best.T - T)) best = e;
-    if (!best || Math.abs(best.T - T) > 1e-9 * Math.max(1, T)) throw new RangeError(`black: no fitted vol for T=${T}`);
-    return best.name;
-  };
+/**
+ * The parameter a slice pricer's `bumpVol` adds: a parallel shift of every slice's implied vol.
+ * Not a model parameter (slice models keep theirs in the fit's `slices`); black's vols are its
+ * top-level parameters, so black moves those instead, as it always did.
+ */
+export const VOL_SHIFT = 'vol_shift';
+
+/**
+ * A slice model: Black-76 at the fitted smile's vol (the slice engine evaluates it from the
+ * fit's JSON at each option's ln(K/F) and T), plus `vol_shift` when the vol is bumped.
+ */
+function slicePricer(model: SliceModel, engine: SliceEngine, fit: FitResult, expiries: readonly ExpiryInfo[]): ModelPricer {
+  const refs: ExpiryRef[] = expiries.map((e) => ({ expiry: e.expiry, T: e.T }));
+  const slices = Array.isArray(fit.slices) ? fit.slices : undefined;
+  const black = model.name === 'black';
   return {
-    model: 'black',
-    vegaDefinition: "the expiry's Black vol raised by one vol point",
+    model: model.name,
+    vegaDefinition: black ? "the expiry's Black vol raised by one vol point" : "every expiry's implied vol raised by one vol point (a parallel shift of the fitted smiles)",
     price(q, params) {
+      const { [VOL_SHIFT]: shift = 0, ...own } = params;
+      const vol = engine.smile(model, { params: own, slices }, refs);
       const out = new Float64Array(q.T.length);
       for (let i = 0; i < out.length; i++) {
-        const vol = params[volName(q.T[i])];
-        if (vol === undefined) throw new RangeError(`black: parameter ${volName(q.T[i])} missing from the fit`);
-        out[i] = black76(q.forward[i], q.strike[i], q.T[i], vol, q.isCall[i] === 1, q.discount[i]);
+        const v = vol(Math.log(q.strike[i] / q.forward[i]), q.T[i]) + shift;
+        out[i] = v > 0 ? black76(q.forward[i], q.strike[i], q.T[i], v, q.isCall[i] === 1, q.discount[i]) : Number.NaN;
       }
       return out;
     },
     bumpVol(params, h) {
+      if (!black) return { ...params, [VOL_SHIFT]: (params[VOL_SHIFT] ?? 0) + h };
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(params)) {
         if (v + h <= 0) return null;
@@ -99,18 +109,33 @@ function blackPricer(expiries: readonly ExpiryInfo[]): ModelPricer {
 
 /** A pricer for the fit's model, or null (with the reason) when volfit cannot price it. */
 export function pricerFor(fit: FitResult, expiries: readonly ExpiryInfo[]): { pricer: ModelPricer } | { reason: string } {
-  if (fit.model === 'black') return { pricer: blackPricer(expiries) };
   let model: Model;
   try {
     model = getModel(fit.model);
   } catch (e) {
     return { reason: (e as Error).message };
   }
-  if (!model.charFn) return { reason: `${fit.model} has no characteristic function (the COS engine cannot price it)` };
+  let engine;
+  try {
+    engine = defaultEngine(model, 'report');
+  } catch (e) {
+    return { reason: (e as Error).message };
+  }
+  if (engine.kind === 'slice') {
+    if (!isSliceModel(model)) return { reason: `${model.name}: the ${engine.name} engine prices slice models only` };
+    const pricer = slicePricer(model, engine, fit, expiries);
+    try {
+      // Evaluable at all? (a slice missing a parameter is named here, not per option)
+      engine.smile(model, { params: fit.params, slices: Array.isArray(fit.slices) ? fit.slices : undefined }, expiries);
+    } catch (e) {
+      return { reason: (e as Error).message };
+    }
+    return { pricer };
+  }
   try {
     paramVector(model, fit.params);
   } catch (e) {
     return { reason: (e as Error).message };
   }
-  return { pricer: cosPricer(model) };
+  return { pricer: processPricer(model, engine) };
 }

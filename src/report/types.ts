@@ -94,6 +94,25 @@ export interface GreeksSection {
   };
 }
 
+/** A slice model's fit as a volatility surface (src/report/volSurface.ts). */
+export interface SurfaceSection {
+  model: string;
+  /** Expiry labels of the slices, in time order. */
+  expiries: string[];
+  /** w(k) and g(k) per expiry on a dense k grid; g null where w <= 0. */
+  curves: Array<{ expiry: string; T: number; k: number; w: number; g: number | null }>;
+  /** The fit's arbitrage verdict (null: unknown). */
+  free: boolean | null;
+  /** Worst point of each butterfly run (g < 0), with w there. */
+  butterfly: Array<{ expiry: string; T: number; k: number; w: number; g: number; k_from: number; k_to: number }>;
+  /** Worst point of each calendar run (w falls from T1 to T2), with w(T2) there. */
+  calendar: Array<{ expiry: string; T1: number; T2: number; k: number; w: number; dw: number | null; k_from: number; k_to: number }>;
+  /** Dupire local vol cells; vol null where it does not exist (reason: which arbitrage). */
+  localVol: Array<{ k: number; T: number; k1: number; k2: number; T1: number; T2: number; vol: number | null; reason?: 'butterfly' | 'calendar' }>;
+  localVolUndefined: number;
+  method: string;
+}
+
 export interface ReportExclusion {
   row: number;
   reason: string;
@@ -120,6 +139,8 @@ export interface ReportData {
   fits: FitResult[];
   curves: ModelCurve[];
   greeks: GreeksSection[];
+  /** Slice-model fits as surfaces (total variance, density, local vol); absent or empty without one. */
+  surfaces?: SurfaceSection[];
   exclusions: ReportExclusion[];
   constraints?: ConstraintCheck[];
   /** Rows read before normalization, when known (accounting line in the data section). */

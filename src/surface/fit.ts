@@ -54,6 +54,9 @@ export function fitSurface(quotes: readonly SurfaceQuote[], opts: SurfaceFitOpti
   let surface: VolSurface;
   let global: Record<string, number> | undefined;
   const fallbacks: Array<SliceResult['fallback']> = slices.map(() => undefined);
+  // LM of the global fits (ssvi, essvi); the SVI slices are multi-start fits without a count.
+  let iterations = 0;
+  let converged = true;
 
   const essviOf = () => {
     const ss = fitSsvi(slices, { arbitrageFree: arbFree, checkGrid: grid });
@@ -79,9 +82,13 @@ export function fitSurface(quotes: readonly SurfaceQuote[], opts: SurfaceFitOpti
     curves = s.curves;
     surface = s;
     global = { rho: ss.rho, eta: ss.eta, gamma: ss.gamma };
+    iterations = ss.iterations;
+    converged = ss.converged;
     notes.push(`ssvi: power-law phi, LM ${ss.converged ? 'converged' : 'stopped'} after ${ss.iterations} iterations; theta(T) monotone cubic through (0, 0) and the fitted theta_i`);
   } else {
-    const { es } = essviOf();
+    const { ss, es } = essviOf();
+    iterations = ss.iterations + es.iterations;
+    converged = es.converged;
     const s = new EssviSurface(slices.map((x, i) => ({ T: x.T, theta: es.theta[i], rho: es.rho[i], psi: es.psi[i] })));
     curves = s.curves;
     surface = s;
@@ -128,6 +135,8 @@ export function fitSurface(quotes: readonly SurfaceQuote[], opts: SurfaceFitOpti
     rmse_iv_weighted: Math.sqrt(swe / sw),
     arbitrage,
     arbitrage_free_requested: arbFree,
+    iterations,
+    converged,
     residuals,
     excluded,
     seconds: (performance.now() - t0) / 1000,

@@ -134,6 +134,10 @@ export interface SurfaceFitResult {
   arbitrage: ArbitrageReport;
   /** Whether the fit was asked to be arbitrage-free. */
   arbitrage_free_requested: boolean;
+  /** LM iterations of the global fit (ssvi; essvi: its SSVI start plus its own); 0 for svi (per-slice multi-start fits). */
+  iterations?: number;
+  /** Whether the global fit's LM converged (svi: true). */
+  converged?: boolean;
   residuals: SurfaceResidual[];
   excluded: SurfaceExclusion[];
   seconds: number;
@@ -166,4 +170,51 @@ export class LocalVolError extends Error {
     );
     this.name = 'LocalVolError';
   }
+}
+
+/**
+ * One expiry of a slice-model fit as `calibrate` writes it (`slices[i]` of its JSON): years to
+ * expiry, the slice's forward, its parameters (svi: raw a, b, rho, m, sigma; ssvi: theta; essvi:
+ * theta, rho, psi; black: vol), and for the SSVI family the same slice as raw SVI.
+ */
+export interface SliceOutput {
+  T: number;
+  forward: number;
+  params: Record<string, number>;
+  /** Expiry label (ISO date, or the years as given). */
+  expiry: string;
+  /** Quotes used in the slice. */
+  quotes: number;
+  /** ssvi / essvi: the slice as raw SVI (a, b, rho, m, sigma). */
+  raw?: SviRaw;
+  /** Unweighted IV RMSE of the slice (0.01 = 1 vol point). */
+  rmse_iv: number;
+  fallback?: 'reduced' | 'flat';
+  warnings?: string[];
+}
+
+/**
+ * What a slice engine's fit returns (src/engines/registry.ts: 'black', 'surface'); the
+ * calibrator's slice path (src/calibrator/sliceFit.ts) wraps it into calibrate's JSON shape.
+ */
+export interface SliceModelFit {
+  /** Top-level parameters: the global ones (ssvi rho, eta, gamma), black's `vol_<expiry>`, or none. */
+  params: Record<string, number>;
+  stderr: Record<string, number | null>;
+  /** Increasing T. */
+  slices: SliceOutput[];
+  /** One per quote used (any order): market and model IV at the quote, its strike and T. */
+  residuals: Array<{ row: number; market_iv: number; model_iv: number; strike: number; T: number }>;
+  excluded: Array<{ row: number; reason: string }>;
+  arbitrage: ArbitrageReport;
+  /** Whether the fit was constrained to be arbitrage-free. */
+  arbitrageFree: boolean;
+  /** Weighted SSE of IV errors (weights as used by the fit, mean 1). */
+  objective: number;
+  converged: boolean;
+  iterations: number;
+  evaluations: number;
+  route: { name: 'closed-form' | 'surface'; reason: string };
+  message: string;
+  notes: string[];
 }

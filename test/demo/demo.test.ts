@@ -33,13 +33,13 @@ describe('volfit demo on the CPU backend', () => {
     expect(r.code, r.stderr).toBe(0);
     summary = JSON.parse(r.stdout);
     expect(summary.seconds).toBeGreaterThan(0);
-    expect(summary.results.map((f) => f.model)).toEqual(['black', 'heston', 'bates']);
+    expect(summary.results.map((f) => f.model)).toEqual(['black', 'ssvi', 'heston', 'bates']);
     expect(summary.backend).toMatch(/^cpu/);
-    cpuHestonRmse = summary.results[1].rmse_iv!;
+    cpuHestonRmse = summary.results[2].rmse_iv!;
   }, 300_000);
 
   it('shows progress per stage on stderr', () => {
-    for (const stage of ['normalize', 'fit black', 'fit heston', 'fit bates', 'report']) expect(stderr).toContain(stage);
+    for (const stage of ['normalize', 'fit black', 'fit ssvi', 'fit heston', 'fit bates', 'report']) expect(stderr).toContain(stage);
   });
 
   it('accounts for every row of the file', () => {
@@ -51,13 +51,18 @@ describe('volfit demo on the CPU backend', () => {
   });
 
   it('fits: finite, converged, smile models beat flat vol, Bates no worse than the Heston it nests', () => {
-    const [black, heston, bates] = summary.results;
+    const [black, ssvi, heston, bates] = summary.results;
     for (const f of summary.results) {
       expect(f.converged, f.model).toBe(true);
       for (const v of Object.values(f.params)) expect(Number.isFinite(v)).toBe(true);
       expect(f.quotes.used).toBe(summary.data.quotes - f.quotes.excluded.length);
     }
     expect(heston.rmse_iv!).toBeLessThan(black.rmse_iv!);
+    // The ladder's second rung: SSVI (src/surface/README.md: 1.27 vol points on this snapshot), arbitrage-free, one slice per expiry.
+    expect(ssvi.rmse_iv!).toBeLessThan(black.rmse_iv!);
+    expect(100 * ssvi.rmse_iv!).toBeLessThan(1.275 * 1.25);
+    expect(ssvi.arbitrage?.free).toBe(true);
+    expect(ssvi.slices).toHaveLength(summary.data.expiries);
     // Bates with lambda = 0 is Heston and starts from the Heston optimum: LM only goes down.
     expect(bates.objective).toBeLessThanOrEqual(heston.objective * (1 + 1e-9));
     // Documented fit quality on this snapshot: Heston 1.84, Bates 1.70 vol points.
@@ -75,7 +80,7 @@ describe('volfit demo on the CPU backend', () => {
       }
     }
     expect(document.querySelectorAll('#smiles .smile svg').length).toBe(summary.data.expiries);
-    expect(document.querySelectorAll('#greeks .greeks').length).toBe(3);
+    expect(document.querySelectorAll('#greeks .greeks').length).toBe(4);
     expect(document.querySelector('#data')!.textContent).toContain('normalize');
   });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseHTML } from 'linkedom';
 import { runCli as run } from '../cli/run.js';
-import { fitBlackFlat } from '../../src/demo/blackFlat.js';
+import { fitBlackFlat } from '../../src/calibrator/sliceFit.js';
 import { parseFitResult } from '../../src/report/fit.js';
 import { rng, testSeed } from '../helpers/random.js';
 import { writeCanonicalCsv } from '../../src/market/canonical.js';

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { normCdf, normPdf } from '../../src/engines/black/normal.js';
-import { fitBlackFlat } from '../../src/demo/blackFlat.js';
+import { fitBlackFlat } from '../../src/calibrator/sliceFit.js';
 import { black76 } from '../../src/report/black.js';
 import { greekGrid, greekWarnings, modelGreeks } from '../../src/report/greeks.js';
 import { pricerFor } from '../../src/report/pricing.js';

@@ -4,7 +4,7 @@
  * does, strike and expiry where the fit carries them). SYNTHETIC quotes (fixture.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { fitBlackFlat } from '../../src/demo/blackFlat.js';
+import { fitBlackFlat } from '../../src/calibrator/sliceFit.js';
 import { MARKET_IV_TOLERANCE, parseFitResult, quoteMarketIv, residualMismatches, type FitResult } from '../../src/report/fit.js';
 import { rng, testSeed } from '../helpers/random.js';
 import { hestonFitAt, syntheticSurface } from './fixture.js';

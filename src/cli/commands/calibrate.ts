@@ -5,7 +5,8 @@ import { CalibrationInputError } from '../../calibrator/transforms.js';
 import type { PriorSource } from '../../calibrator/posterior.js';
 import type { CalibrationResult } from '../../calibrator/result.js';
 import { CanonicalFormatError } from '../../market/canonical.js';
-import { getModel, modelNames } from '../../models/index.js';
+import { getModel, isSliceModel, modelNames, sliceModelNames } from '../../models/index.js';
+import type { Model } from '../../models/types.js';
 import { stderrLogger } from '../../backends/backend.js';
 import { UserError } from '../errors.js';
 import { backendOption, checkOutputFile, emit, readOptionsFrom, withReadOptions, writeOutput } from '../io.js';
@@ -49,23 +50,55 @@ function summary(r: CalibrationResult): string {
   const lines = [
     `${r.model}: ${r.converged ? 'converged' : 'NOT converged'} (${r.message})`,
     `route ${r.route.name}: ${r.route.reason}`,
-    `backend ${r.backend}, ${r.jacobian} Jacobian, ${r.iterations} iterations, ${r.evaluations} evaluations, ${r.seconds.toFixed(2)} s`,
+    `backend ${r.backend}, ${r.jacobian === 'none' ? '' : `${r.jacobian} Jacobian, `}${r.iterations} iterations, ${r.evaluations} evaluations, ${r.seconds.toFixed(2)} s`,
     `quotes used ${r.quotes.used}, excluded ${r.quotes.excluded.length}`,
     `rmse_iv ${r.rmse_iv === null ? 'n/a' : (r.rmse_iv * 100).toFixed(4) + ' vol points'}, rmse_price ${r.rmse_price.toPrecision(4)}, objective ${r.objective.toExponential(4)}`,
     'parameter        value        stderr',
   ];
   for (const [k, v] of Object.entries(r.params)) {
     const se = r.stderr[k];
-    lines.push(`${k.padEnd(10)} ${v.toPrecision(8).padStart(14)} ${se === null ? 'n/a' : se.toPrecision(3).padStart(12)}`);
+    lines.push(`${k.padEnd(10)} ${v.toPrecision(8).padStart(14)} ${se === null || se === undefined ? 'n/a' : se.toPrecision(3).padStart(12)}`);
+  }
+  if (r.slices) {
+    // Slice models: one line per expiry, and what the arbitrage check found.
+    lines.push('expiry            T        forward  rmse_iv  parameters');
+    for (const s of r.slices) {
+      const p = Object.entries(s.params).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(' ');
+      const label = /^\d{4}-\d{2}-\d{2}/.exec(s.expiry)?.[0] ?? s.expiry;
+      lines.push(`${label.padEnd(12)} ${s.T.toFixed(5).padStart(8)} ${s.forward.toPrecision(7).padStart(14)} ${(100 * s.rmse_iv).toFixed(3).padStart(8)}  ${p}`);
+    }
+  }
+  if (r.arbitrage) {
+    const a = r.arbitrage;
+    lines.push(
+      `arbitrage ${a.free ? 'free' : 'FOUND'} on k in [${a.grid.k_min.toFixed(3)}, ${a.grid.k_max.toFixed(3)}] (${a.grid.points} points): ` +
+        `${a.butterfly.length} butterfly, ${a.calendar.length} calendar, ${a.lee.length} Lee${r.arbitrage_free ? '; fit constrained arbitrage-free' : ''}`,
+    );
   }
   return lines.join('\n');
+}
+
+/**
+ * `--no-arbitrage` (constrain the fit) and `--allow-arbitrage` (drop the constraint) of slice
+ * models; undefined leaves the model's default (svi off, ssvi/essvi on). Either flag with a
+ * process model, both at once, or `--no-arbitrage` for black is a one-line error.
+ */
+export function arbitrageFlag(model: Model, o: { arbitrage?: boolean; allowArbitrage?: boolean }): boolean | undefined {
+  const constrain = o.arbitrage === false;
+  const allow = o.allowArbitrage === true;
+  if (!constrain && !allow) return undefined;
+  const flag = constrain ? '--no-arbitrage' : '--allow-arbitrage';
+  if (constrain && allow) throw new UserError('give --no-arbitrage or --allow-arbitrage, not both');
+  if (!isSliceModel(model)) throw new UserError(`${flag} applies to the slice models (${sliceModelNames().join(', ')}), not ${model.name}`);
+  if (constrain && model.name === 'black') throw new UserError(`--no-arbitrage: black has no arbitrage-constrained fit (${model.slice.arbitrageFreeMeaning})`);
+  return constrain;
 }
 
 export function register(program: Command): void {
   withReadOptions(
     program
       .command('calibrate')
-      .description('fit Heston, Bates, Merton or rough Bergomi (Monte Carlo) to a canonical quote CSV (weighted least squares in IV or price)')
+      .description('fit Heston, Bates, Merton, rough Bergomi (Monte Carlo) or a per-expiry smile (Black, SVI, SSVI, eSSVI) to a canonical quote CSV')
       .requiredOption('--input <file>', 'canonical quote CSV (from `volfit normalize` or by hand); repeat it, give a folder (every .csv in it), or a file with a `surface` or `date` column, for many surfaces (JSON Lines out)', collectInputs)
       .addOption(new Option('--model <name>', 'model to fit').choices(modelNames()).makeOptionMandatory())
       .addOption(backendOption())
@@ -79,6 +112,8 @@ export function register(program: Command): void {
       .option('--paths <n>', `Monte Carlo paths per evaluation (rbergomi, at least ${MC_CALIBRATION_MINIMUM.paths})`, String(MC_CALIBRATION_DEFAULTS.paths))
       .option('--steps <n>', `Monte Carlo time steps over the longest expiry (rbergomi, ${MC_CALIBRATION_MINIMUM.steps} to 512)`, String(MC_CALIBRATION_DEFAULTS.steps))
       .option('--seed <n>', 'Monte Carlo seed, fixed for the whole fit (rbergomi)', String(MC_CALIBRATION_DEFAULTS.seed))
+      .option('--no-arbitrage', 'svi, ssvi, essvi: constrain the fit to be arbitrage-free (the default of ssvi and essvi; svi: joint penalised polish)')
+      .option('--allow-arbitrage', 'ssvi, essvi: drop the no-butterfly bounds (theta stays monotone)')
       .option('--json', 'print the result JSON instead of a summary')
       .option('--out <file>', 'also write the result JSON here (usable as --start/--prior later)')
       .option('--threads <n>', 'worker threads for many surfaces on the CPU (default: one per core)')
@@ -103,12 +138,14 @@ export function register(program: Command): void {
         start = startIsFile ? readFit('--start', o.start) : parseKeyValues('--start', o.start);
       }
       const prior = o.prior !== undefined ? readFit('--prior', o.prior) : undefined;
+      const arbitrageFree = arbitrageFlag(model, o);
+      const slices = arbitrageFree !== undefined ? { arbitrageFree } : undefined;
       const mc = {
         paths: intFlag('--paths', o.paths, 2, 2 ** 31, { n: MC_CALIBRATION_MINIMUM.paths, what: 'paths' }),
         steps: intFlag('--steps', o.steps, 1, 512, { n: MC_CALIBRATION_MINIMUM.steps, what: 'time steps' }),
         seed: intFlag('--seed', o.seed, 0, 2 ** 32 - 1),
       };
-      if (many) return calibrateManyCli(files, { o, model, start, startIsFile, prior, mc });
+      if (many) return calibrateManyCli(files, { o, model, start, startIsFile, prior, mc, slices });
       const t0 = Date.now();
       let lastPrint = 0;
       let result: CalibrationResult;
@@ -122,6 +159,7 @@ export function register(program: Command): void {
           prior,
           route: o.route,
           constraints: o.feller ? 'penalty' : 'ignore',
+          slices,
           log: stderrLogger,
           read: {
             ...readOptionsFrom(o),

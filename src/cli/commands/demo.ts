@@ -1,6 +1,6 @@
 /**
  * `volfit demo [--backend auto|webgpu|cpu] [--out dir] [--json]`: bundled real data (Deribit BTC
- * snapshot 2026-01-05) -> normalize -> fit Black, Heston, Bates -> HTML report + summary.
+ * snapshot 2026-01-05) -> normalize -> fit Black, SSVI, Heston, Bates -> HTML report + summary.
  * Progress on stderr; the summary (or, with --json, the summary and every calibration result
  * as JSON) on stdout. Parsing only; the work is src/demo/demo.ts.
  */
@@ -15,7 +15,7 @@ import { parseNumberFlag } from '../parse.js';
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('fit Black, Heston and Bates to a bundled real Deribit BTC snapshot and write an HTML report')
+    .description('fit Black, SSVI, Heston and Bates to a bundled real Deribit BTC snapshot and write an HTML report')
     .addOption(backendOption())
     .option('--out <dir>', 'report folder (index.html inside)', 'volfit-report')
     .option('--json', 'print the summary and each model\'s calibration result as JSON')

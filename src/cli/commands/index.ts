@@ -16,9 +16,9 @@ export const commands: CommandEntry[] = [
   { name: 'normalize', summary: 'read a venue file (Deribit, CBOE chain, canonical CSV) into one clean, weighted canonical quote set', load: () => import('./normalize.js') },
   { name: 'price', summary: 'model prices and implied vols (Heston, Bates, Merton) of a strike strip or a quote CSV', load: () => import('./price.js') },
   { name: 'localvol', summary: 'Dupire local-volatility grid of a fitted SVI, SSVI or eSSVI surface (fit JSON of calibrate --model svi|ssvi|essvi)', load: () => import('./localvol.js') },
-  { name: 'calibrate', summary: 'fit Heston, Bates, Merton or rough Bergomi (Monte Carlo) to a canonical quote CSV (weighted least squares in IV or price)', load: () => import('./calibrate.js') },
+  { name: 'calibrate', summary: 'fit Heston, Bates, Merton, rough Bergomi (Monte Carlo) or a per-expiry smile (Black, SVI, SSVI, eSSVI) to a canonical quote CSV', load: () => import('./calibrate.js') },
   { name: 'report', summary: 'write a self-contained HTML calibration report (smiles, residuals, parameters, convergence, Greeks, data)', load: () => import('./report.js') },
-  { name: 'demo', summary: 'fit Black, Heston and Bates to a bundled real Deribit BTC snapshot and write an HTML report', load: () => import('./demo.js') },
+  { name: 'demo', summary: 'fit Black, SSVI, Heston and Bates to a bundled real Deribit BTC snapshot and write an HTML report', load: () => import('./demo.js') },
 ];
 
 /** The command a command line asks for (`volfit [--verbose] NAME ...`, `volfit help NAME`). */

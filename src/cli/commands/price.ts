@@ -6,34 +6,50 @@
 import { Command, Option } from 'commander';
 import { selectBackend, stderrLogger, type Backend } from '../../backends/backend.js';
 import { impliedVolatility } from '../../engines/black/impliedVol.js';
-import { createCosPricer } from '../../engines/cos/pricer.js';
-import { mcEngine, MC_CLI_DEFAULTS } from '../../engines/mc/index.js';
+import { MC_CLI_DEFAULTS } from '../../engines/mc/index.js';
 import { quoteSetOf, type QuoteSet, type SurfacePricer } from '../../engines/pricer.js';
+import { engineNames, processEngine, type EngineName, type EngineOptions } from '../../engines/registry.js';
 import { CanonicalFormatError, parseCanonicalTable, type CanonicalReadResult, type ReadOptions } from '../../market/canonical.js';
 import { MarketFormatError } from '../../market/errors.js';
 import { parseNumber, readTable } from '../../market/table.js';
-import { getModel } from '../../models/index.js';
-import { paramVector, type Model } from '../../models/types.js';
+import { getModel, processModelNames } from '../../models/index.js';
+import { isSliceModel, paramVector, type Model } from '../../models/types.js';
 import { UserError } from '../errors.js';
 import { backendOption, checkOutputFile, emit } from '../io.js';
 import { parseKeyValues, parseNumberFlag, parseNumberList, readInput } from '../parse.js';
 
 type EngineFactory = (model: Model, quotes: QuoteSet, backend: Backend) => Promise<SurfacePricer>;
 
-/** Pricing engines by name; Monte Carlo takes its path count, steps and seed from the flags. */
-export const PRICE_ENGINES: Record<string, (o: { paths: string; steps: string; seed: string }) => EngineFactory> = {
-  cos: () => (model, quotes, backend) => createCosPricer(model, quotes, backend, { log: stderrLogger }),
-  mc: (o) =>
-    mcEngine(
-      {
-        paths: positiveInteger('--paths', o.paths),
-        steps: positiveInteger('--steps', o.steps),
-        seed: nonNegativeInteger('--seed', o.seed),
-        antithetic: MC_CLI_DEFAULTS.antithetic,
-      },
-      stderrLogger,
-    ),
-};
+type EngineFlags = { paths: string; steps: string; seed: string };
+
+/** The registry options of `volfit price` for an engine; Monte Carlo takes its path count, steps and seed from the flags. */
+function engineOptions(name: EngineName, o: EngineFlags): EngineOptions {
+  const base: EngineOptions = { log: stderrLogger, purpose: 'price' };
+  if (name !== 'mc') return base;
+  return {
+    ...base,
+    mc: {
+      paths: positiveInteger('--paths', o.paths),
+      steps: positiveInteger('--steps', o.steps),
+      seed: nonNegativeInteger('--seed', o.seed),
+      antithetic: MC_CLI_DEFAULTS.antithetic,
+    },
+  };
+}
+
+/**
+ * Pricing engines by name: the process engines of the registry (src/engines/registry.ts). The
+ * engine checks that it can price the model (the COS engine needs a characteristic function).
+ */
+export const PRICE_ENGINES: Record<string, (o: EngineFlags) => EngineFactory> = Object.fromEntries(
+  engineNames('process').map((name) => {
+    const make = (o: EngineFlags): EngineFactory => {
+      const options = engineOptions(name, o);
+      return async (model, quotes, backend) => processEngine(model, name, 'price').create(model, quotes, backend, options);
+    };
+    return [name, make];
+  }),
+);
 
 function positiveInteger(flag: string, value: string): number {
   const x = parseNumber(value);
@@ -91,7 +107,7 @@ export function register(program: Command): void {
   program
     .command('price')
     .description('model prices and implied vols (Heston, Bates, Merton) of a strike strip or a quote CSV')
-    .requiredOption('--model <name>', 'heston | bates | merton | rbergomi | localvol (rbergomi, localvol: --engine mc)')
+    .requiredOption('--model <name>', `${processModelNames().join(' | ')} | localvol (rbergomi, localvol: --engine mc)`)
     .option('--params <list>', 'model parameters as name=value,... (e.g. v0=0.04,kappa=4,theta=0.25,sigma=1,rho=-0.5); required except for localvol')
     .option('--surface <file>', 'surface fit JSON of calibrate --model svi|ssvi|essvi (--model localvol)')
     .addOption(new Option('--engine <name>', 'pricing engine').choices(Object.keys(PRICE_ENGINES)).default('cos'))
@@ -116,6 +132,11 @@ export function register(program: Command): void {
       if (o.surface !== undefined) throw new UserError('--surface is for --model localvol only');
       if (o.out !== undefined) checkOutputFile('--out', o.out, [{ flag: '--input', path: o.input }]);
       const model = userError(() => getModel(o.model));
+      if (isSliceModel(model)) {
+        throw new UserError(
+          `${model.name} is a slice model (one parameter set per expiry): fit it with \`volfit calibrate --model ${model.name}\`; \`volfit report\` prices its smiles. volfit price takes ${processModelNames().join(', ')}`,
+        );
+      }
       const params = userError(() => paramVector(model, parseKeyValues('--params', o.params)));
       const spot = parseNumberFlag('--spot', o.spot);
       const rate = parseNumberFlag('--rate', o.rate) ?? 0;

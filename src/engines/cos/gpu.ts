@@ -8,6 +8,7 @@
 import type { GpuContext } from '../../backends/webgpu/device.js';
 import { GrowableBuffer, WORKGROUP_SIZE, dispatchKernel, getKernel, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import { normalisedBlack } from '../black/normalised.js';
+import { models } from '../../models/index.js';
 import type { Model } from '../../models/types.js';
 import type { QuoteSet } from '../pricer.js';
 import type { ExpiryGroups } from './expiries.js';
@@ -17,7 +18,14 @@ import { cosPlan, type CosOptions } from './plan.js';
 /** f32 cannot resolve |phi| below ~1e-9 of the price anyway; 4095 terms keeps k * head exact. */
 export const COS_F32_DEFAULTS: CosOptions = { L: 14, tol: 1e-9, minTerms: 32, maxTerms: 4095 };
 
-export const MODEL_IDS: Record<string, number> = { heston: 0, bates: 1, merton: 2 };
+/**
+ * The `MODEL` constant of cos.wgsl by model name, for the models of the registry that have one.
+ * Kept for compatibility: the kernels take the id from the model itself (`Model.kernels.cos`,
+ * `cosKernelId`), so a model with the same id under another name, or a copy of one, needs no entry here.
+ */
+export const MODEL_IDS: Record<string, number> = Object.fromEntries(
+  Object.values(models).flatMap((m) => (m.kernels?.cos !== undefined ? [[m.name, m.kernels.cos] as const] : [])),
+);
 export const WG = WORKGROUP_SIZE;
 
 /** x = hi + lo with hi a multiple of 2^-12 (so k * hi is exact in f32 for k < 4096). */
@@ -61,8 +69,13 @@ export function assertPlanHoldsModel(model: Model): void {
   }
 }
 
+/** The cos.wgsl `MODEL` id of a model (its `kernels.cos`), or undefined when no WGSL branch prices it. */
+export function cosKernelId(model: Model): number | undefined {
+  return model.kernels?.cos;
+}
+
 export function gpuSupportsModel(model: Model): boolean {
-  return model.name in MODEL_IDS;
+  return cosKernelId(model) !== undefined;
 }
 
 export class CosGpu {
@@ -143,7 +156,7 @@ export class CosGpu {
     const dimBuf = this.dims.write(dims);
     this.peak = Math.max(this.peak, this.plans.bytes + this.coef.bytes + this.recs.bytes + this.out.bytes + this.dims.bytes);
 
-    const constants = { MODEL: MODEL_IDS[model.name] };
+    const constants = { MODEL: cosKernelId(this.model)! };
     const [coefKernel, sumKernel] = await Promise.all([
       getKernel(ctx, COS_SHADER, 'cos_coef', constants),
       getKernel(ctx, COS_SHADER, 'cos_sum', constants),

@@ -19,7 +19,7 @@ import { GrowableBuffer, dispatchKernel, getKernel, readBuffer, workgroupGrid } 
 import type { Model } from '../../models/types.js';
 import type { NormalSums, QuoteSet, ResidualDefinition, StencilBatch } from '../pricer.js';
 import type { ExpiryGroups } from './expiries.js';
-import { COS_F32_DEFAULTS, MODEL_IDS, WG, assertPlanHoldsModel, cosPlanValues, cosQuoteValues } from './gpu.js';
+import { COS_F32_DEFAULTS, WG, cosKernelId, gpuSupportsModel, assertPlanHoldsModel, cosPlanValues, cosQuoteValues } from './gpu.js';
 import {
   COS_SHADER,
   CosDimsRecord,
@@ -72,7 +72,7 @@ export class CosGpuNormal {
     def: ResidualDefinition,
     private readonly options: CosOptions = COS_F32_DEFAULTS,
   ) {
-    if (!(model.name in MODEL_IDS)) throw new Error(`no WGSL kernel for model ${model.name}`);
+    if (!gpuSupportsModel(model)) throw new Error(`no WGSL kernel for model ${model.name}`);
     assertPlanHoldsModel(model);
     const mk = (label: string) => new GrowableBuffer(ctx, label);
     this.plans = mk('lm plans');
@@ -179,7 +179,7 @@ export class CosGpuNormal {
     const partBuf = this.partials.ensure(grid[0] * grid[1] * K * 4);
     this.traffic.uploaded += planData.byteLength + cvData.byteLength + info.byteLength + dims.byteLength;
 
-    const constants = { MODEL: MODEL_IDS[model.name] };
+    const constants = { MODEL: cosKernelId(model)! };
     const [coefKernel, sumKernel, lmKernel] = await Promise.all([
       getKernel(ctx, COS_SHADER, 'cos_coef', constants),
       getKernel(ctx, COS_SHADER, 'cos_sum_resident', constants),

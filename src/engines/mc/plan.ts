@@ -4,12 +4,15 @@
  * the Philox key. Built once per pricer so every priceBatch call draws the same numbers (common
  * random numbers: counter = (unit, step, stream, 0), key = seed; no parameter enters a counter).
  */
-import type { Model } from '../../models/types.js';
+import type { McScheme, Model } from '../../models/types.js';
 import type { QuoteSet } from '../pricer.js';
 import { seedKey } from './philox.js';
 
-/** 'localvol': local volatility from a fitted surface (localvolPlan.ts; no `Model`, so never from mcKind). */
-export type McKind = 'heston' | 'bates' | 'rbergomi' | 'localvol';
+/**
+ * The path scheme of a plan: a model's `kernels.mc`, or 'localvol' (local volatility from a fitted
+ * surface, localvolPlan.ts: no `Model`, so never a model's scheme).
+ */
+export type McKind = McScheme | 'localvol';
 
 export interface McOptions {
   /** Number of simulated paths (antithetic pairs count as two). Default 100,000. */
@@ -50,9 +53,15 @@ export interface McPlan {
   recFrac: Float64Array;
 }
 
+/** Whether the Monte Carlo engine has a path scheme for the model (`Model.kernels.mc`). */
+export function mcSupportsModel(model: Model): boolean {
+  return model.kernels?.mc !== undefined;
+}
+
+/** The model's path scheme (from the model, not its name); a RangeError when it has none. */
 export function mcKind(model: Model): McKind {
-  const n = model.name.toLowerCase();
-  if (n === 'heston' || n === 'bates' || n === 'rbergomi') return n;
+  const kind = model.kernels?.mc;
+  if (kind !== undefined) return kind;
   throw new RangeError(`the Monte Carlo engine has no scheme for model '${model.name}' (heston, bates, rbergomi)`);
 }
 
