@@ -272,11 +272,9 @@ describe.skipIf(!hasGpu)('WGSL local-vol kernels vs the f64 CPU twin (same Philo
       expect(Math.abs(g.prices[i] - c.prices[i])).toBeLessThan(2e-3 * c.stderr[i] + 1e-9);
       expect(Math.abs(g.stderr[i] - c.stderr[i])).toBeLessThan(2e-3 * c.stderr[i] + 1e-9);
     }
-    // And so WebGPU reprices the surface like the twin (same paths): a fresh seed and 21
-    // correlated quotes, so none beyond 4.5 errors (quotes no path reaches, error 0, skipped).
-    const reached = Array.from(g.stderr, (s) => s > 0);
-    const rep = repricing(ssvi, quotes, { ...g, stderr: g.stderr.map((s) => (s > 0 ? s : Infinity)) });
-    expect(reached.filter(Boolean).length).toBeGreaterThanOrEqual(19);
-    expect(rep.worstZ).toBeLessThan(4.5);
+    // Repricing itself is the CPU tests' job (131k-262k paths, 200 steps): at 16k paths and 48
+    // steps the +-3 sd quotes were 5.8-9.9 errors off on some seeds (1699381240, 666666), on the
+    // twin as much as on WebGPU: too few steps and paths there, not a GPU difference.
+    expect(Array.from(g.stderr, (s) => s > 0).filter(Boolean).length).toBeGreaterThanOrEqual(19);
   });
 });
