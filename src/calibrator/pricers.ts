@@ -11,7 +11,7 @@ import { createCosPricer } from '../engines/cos/pricer.js';
 import { createMcPricer } from '../engines/mc/pricer.js';
 import type { McOptions } from '../engines/mc/plan.js';
 import type { Model } from '../models/types.js';
-import type { PricerFactory } from './calibrate.js';
+import type { PricerFactory, PricerHooks } from './calibrate.js';
 import { CalibrationInputError } from './transforms.js';
 
 export type CalibrationEngine = 'cos' | 'mc';
@@ -25,6 +25,22 @@ export type CalibrationEngine = 'cos' | 'mc';
  */
 export const MC_CALIBRATION_DEFAULTS = { paths: 32_768, steps: 64, seed: 42, antithetic: true } as const;
 
+/**
+ * COS terms per (parameter set, expiry) of the pricers that serve the search (PricerHooks.search:
+ * every stage before the exact-IV polish), instead of the engine's 32,768. Prices are
+ * unchanged wherever 4,096 terms reach the engine's tolerance; only sets whose |phi| decays
+ * slowly are affected: Heston with the variance pinned near 0 (Feller ratio 2 kappa theta /
+ * sigma^2 ~0.01-0.1) or |rho| near 1, at expiries of weeks to years. Measured (Heston, 600
+ * Halton points of the probe box x 7 expiries of 2 days to 5 years, 13 strikes +-3 sd, against
+ * 2^18 terms): 12 % of the pairs need more than 4,096 terms; on those the price error is median
+ * 1.3e-7 of the forward, 90 % under 1.5e-3, 18 % above 1e-4 (at 32,768 terms: median 1e-16,
+ * 90 % under 3e-6, 4 % above 1e-4; some pairs are wrong at either cap). Each such pair costs
+ * 8x less (~1 ms instead of ~7 ms), which is what a fit over thousands of distinct expiries
+ * spends its time on while it wanders through such sets; the search only ranks points and finds
+ * the polish its start, and the polish and every reported number price at the full 32,768.
+ */
+export const SEARCH_MAX_TERMS = 4096;
+
 /** 'cos' when the model has a characteristic function (and cumulants for the COS window), else 'mc'. */
 export function engineFor(model: Model): CalibrationEngine {
   return model.cumulants && (model.logCharFn || model.charFn) ? 'cos' : 'mc';
@@ -37,7 +53,13 @@ export function engineFor(model: Model): CalibrationEngine {
  * prints as a one-line error.
  */
 export function pricerFactoryFor(model: Model, mc: McOptions = {}, log: Logger = silentLogger): PricerFactory {
-  if (engineFor(model) === 'cos') return (m, q, b) => createCosPricer(m, q, b, { log });
+  // hooks.heartbeat: the COS engine calls it after every (parameter set, expiry) it prices on the
+  // CPU, so the calibrator's progress keeps coming during long batches. The Monte Carlo pricer
+  // has no such hook; the calibrator then reports between pricing calls only.
+  if (engineFor(model) === 'cos') {
+    return (m, q, b, hooks?: PricerHooks) =>
+      createCosPricer(m, q, b, { log, heartbeat: hooks?.heartbeat, ...(hooks?.search ? { cpu: { maxTerms: SEARCH_MAX_TERMS } } : {}) });
+  }
   const options: McOptions = { ...MC_CALIBRATION_DEFAULTS, ...mc };
   return (m, q, b) => {
     try {
