@@ -6,6 +6,9 @@
  *
  * Stages: [global (DE)] -> Levenberg-Marquardt on first-order IV residuals -> polish with exact IV
  * residuals (objective 'iv') -> one final exact evaluation for the reported residuals and RMSE.
+ * The stages before the polish price through search-grade pricers (PricerHooks.search), the
+ * polish and the report exactly; a fit that ends with parameters on bounds says so (more than
+ * half of them: not converged).
  */
 import type { Model } from '../models/types.js';
 import type { SurfacePricer } from '../engines/pricer.js';
@@ -24,21 +27,35 @@ import { posterior, priorFromFit, type PriorSource } from './posterior.js';
 import { resolveBounds, toModel, toUnconstrained, CalibrationInputError, type Bounds } from './transforms.js';
 import { chooseRoute, pinnedParams, type RouteRequest, type StartKind } from './route.js';
 import type { CalibrationResult, RouteName } from './result.js';
-import { pricerFactoryFor } from './pricers.js';
+import { engineFor, pricerFactoryFor } from './pricers.js';
 import { calibrateSlices, type SliceCalibrateOptions } from './sliceFit.js';
 import { isSliceModel } from '../models/types.js';
-import type { PricerFactory } from '../engines/pricer.js';
+import type { PricerFactory, PricerHooks } from '../engines/pricer.js';
 
-/** Moved beside SurfacePricer (src/engines/pricer.ts); re-exported here, where it used to live. */
-export type { PricerFactory };
+/** Moved beside SurfacePricer (src/engines/pricer.ts); re-exported here, where they used to live. */
+export type { PricerFactory, PricerHooks };
 
+/**
+ * A progress report. Emitted at every optimizer step (LM iteration, DE generation, the probe's
+ * end) and, while a stage is pricing, at least once a second (`working: true`: same stage and
+ * step as the last report, evaluations so far) when the pricer calls its heartbeat (the COS
+ * engine does) or between pricing calls otherwise.
+ */
 export interface ProgressEvent {
-  stage: 'probe' | 'global' | 'lm' | 'polish';
+  /** 'staged': the LM runs of a nested model's staged route (staged.ts). */
+  stage: 'probe' | 'global' | 'lm' | 'staged' | 'polish';
   iteration: number;
+  /** Best objective of the stage so far (NaN before its first value, e.g. during the probe). */
   objective: number;
+  /** Parameter sets priced so far by every stage (probe, global, LM, staged, polish), subsample included. */
   evaluations: number;
   seconds: number;
+  /** true for a report while pricing is under way (no new step since the last report). */
+  working?: boolean;
 }
+
+/** A heartbeat emits a progress event when none was emitted for this long (ms). */
+export const HEARTBEAT_MS = 1000;
 
 export interface CalibrateOptions {
   model: Model;
@@ -203,7 +220,34 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     throw new CalibrationInputError(`${prep.m} usable quote(s) cannot determine ${P} ${model.name} parameters (need at least ${P}, or a prior)`);
   }
   const backend = typeof opts.backend === 'object' ? opts.backend : await selectBackend(opts.backend ?? 'auto', log);
-  const pricer = await (opts.createPricer ?? pricerFactoryFor(model, undefined, log))(model, prep.set, backend);
+  // Progress: the stage under way, its last step and objective; every objective's evaluations.
+  const objectives: Objective[] = [];
+  const now = { stage: 'probe' as ProgressEvent['stage'], iteration: 0, f: NaN };
+  let lastEvent = performance.now();
+  const evaluationsSoFar = () => objectives.reduce((n, o) => n + o.evaluations, 0);
+  const emit = (working: boolean) => {
+    lastEvent = performance.now();
+    opts.progress?.({ stage: now.stage, iteration: now.iteration, objective: now.f, evaluations: evaluationsSoFar(), seconds: seconds(), ...(working ? { working } : {}) });
+  };
+  const report = (stage: ProgressEvent['stage'], iteration: number, f: number) => {
+    now.stage = stage;
+    now.iteration = iteration;
+    now.f = f;
+    emit(false);
+  };
+  const enterStage = (stage: ProgressEvent['stage']) => {
+    now.stage = stage;
+    now.iteration = 0;
+    now.f = NaN;
+  };
+  const heartbeat = opts.progress
+    ? () => {
+        if (performance.now() - lastEvent >= HEARTBEAT_MS) emit(true);
+      }
+    : undefined;
+  const createPricer = opts.createPricer ?? pricerFactoryFor(model, undefined, log);
+  const pricer = await createPricer(model, prep.set, backend, { heartbeat });
+  let firstOrderPricer: SurfacePricer | undefined;
   try {
     const objectiveOptions = {
       kind,
@@ -213,9 +257,25 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       // Analytic parameter gradients (f64) where the pricer has them, on the CPU backend; on
       // WebGPU LM keeps the batched f32 finite-difference Jacobian (one dispatch).
       analyticJacobian: backend.name !== 'webgpu' && opts.lm?.jacobian !== 'fd',
+      // Between pricing calls too, for pricers that have no heartbeat of their own.
+      heartbeat,
     };
     const objective = new Objective(model, prep, pricer, bounds, objectiveOptions);
+    objectives.push(objective);
     const onGpu = backend.name === 'webgpu';
+    // Every stage before the exact-IV polish (probe, DE, LM on first-order residuals, on a
+    // subsample or on all quotes) only finds the polish its start: on the CPU it prices through
+    // a search-grade pricer (PricerHooks.search; COS: at most SEARCH_MAX_TERMS terms per expiry,
+    // the same prices wherever that reaches the tolerance). The polish and the report price
+    // exactly. Without a polish (price objective, polish: false) LM prices exactly too, and so do
+    // models without a characteristic function (Monte Carlo: nothing to cap).
+    const polishFollows = kind === 'iv' && (opts.polish ?? true);
+    let firstOrder = objective;
+    if (polishFollows && !onGpu && engineFor(model) === 'cos') {
+      firstOrderPricer = await createPricer(model, prep.set, backend, { heartbeat, search: true });
+      firstOrder = new Objective(model, prep, firstOrderPricer, bounds, objectiveOptions);
+      objectives.push(firstOrder);
+    }
     // f64 prices: forward differences at ~sqrt(noise). f32 prices (~1e-7 relative): central
     // differences with a step well above that noise, and tolerances at the f32 floor.
     const lmBase: LmOptions = onGpu
@@ -228,16 +288,15 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     lmBase.fabs = priorInfo ? 0 : kind === 'iv' ? 1e-26 : (1e-14 * meanPrice) ** 2;
     const history: CalibrationResult['history'] = [];
     let iterations = 0;
-    const report = (stage: ProgressEvent['stage'], iteration: number, f: number) =>
-      opts.progress?.({ stage, iteration, objective: f, evaluations: objective.evaluations, seconds: seconds() });
 
     const runLm = async (
       obj: LeastSquaresProblem,
       z: Float64Array,
-      stage: 'lm' | 'polish',
+      stage: 'lm' | 'staged' | 'polish',
       extra: LmOptions = {},
       quoteCount = (obj as Partial<Objective>).m ?? prep.m,
     ): Promise<LmResult> => {
+      enterStage(stage);
       const res = await levenbergMarquardt(obj, z, {
         ...lmBase,
         ...opts.lm,
@@ -245,7 +304,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
         // fabs is per quote: scale by the quote count of the objective this stage runs on.
         fabs: (extra.fabs ?? opts.lm?.fabs ?? lmBase.fabs ?? 0) * quoteCount,
         onIteration: (it, f) => {
-          history.push({ stage, objective: f });
+          history.push({ stage: stage === 'staged' ? 'lm' : stage, objective: f });
           report(stage, it, f);
         },
       });
@@ -254,6 +313,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     };
     const cube = searchCube(bounds, start.p);
     const runGlobal = async (obj: Objective, include: Float64Array[]) => {
+      enterStage('global');
       // DE costs population x generations evaluations: on the CPU a budget of about 30 x 30; on
       // WebGPU a generation is one dispatch, so a larger population costs little more.
       const de = await differentialEvolution(obj, {
@@ -280,21 +340,37 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     let sub: { prep: PreparedQuotes; pricer: SurfacePricer; objective: Objective } | undefined;
     if (!warm && prep.m > subThreshold) {
       const subPrep = subsampleQuotes(prep);
-      const subPricer = await (opts.createPricer ?? pricerFactoryFor(model, undefined, log))(model, subPrep.set, backend);
+      const subPricer = await createPricer(model, subPrep.set, backend, { heartbeat, search: true });
       sub = { prep: subPrep, pricer: subPricer, objective: new Objective(model, subPrep, subPricer, bounds, objectiveOptions) };
+      objectives.push(sub.objective);
     }
-    const searchObjective = sub?.objective ?? objective;
+    const searchObjective = sub?.objective ?? firstOrder;
+    // The probe and the global stage only rank parameter sets: search-grade pricing always (the
+    // search objective's when it has it, else, without a polish to follow, one over the search
+    // quotes built when first needed; on WebGPU the search objective's: f32, one dispatch a
+    // generation).
+    let ranking: { pricer: SurfacePricer; objective: Objective } | undefined;
+    const rankingObjective = async (): Promise<Objective> => {
+      if (sub || onGpu || searchObjective !== objective) return searchObjective;
+      if (!ranking) {
+        const rp = await createPricer(model, searchObjective.prep.set, backend, { heartbeat, search: true });
+        ranking = { pricer: rp, objective: new Objective(model, searchObjective.prep, rp, bounds, objectiveOptions) };
+        objectives.push(ranking.objective);
+      }
+      return ranking.objective;
+    };
     let fit: LmResult;
     let routeName: RouteName;
     let reason: string;
     try {
+      enterStage('probe');
       const decision = await chooseRoute({
         request: routeRequest,
         startKind: start.kind,
         dimension: P,
         quotes: prep.m,
         backend: backend.name,
-        probe: async (points) => (await searchObjective.residuals(points, points.length / P)).r.map(sumSquares),
+        probe: async (points) => (await (await rankingObjective()).residuals(points, points.length / P)).r.map(sumSquares),
         z0,
         cube,
       });
@@ -302,7 +378,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       routeName = decision.name;
       reason = decision.reason;
       if (decision.name === 'global+lm') {
-        const de = await runGlobal(searchObjective, [z0]);
+        const de = await runGlobal(await rankingObjective(), [z0]);
         fit = await runLm(searchObjective, de.z, 'lm');
         const pinned = pinnedParams(model, toModel(fit.z, bounds), bounds);
         if (pinned.length) reason = `${reason}; the fit ends with ${pinned.join(', ')} at a bound`;
@@ -313,7 +389,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
         if (staged) {
           // Close enough to end the search: 1e-5 vol RMS (IV), 1e-8 of the mean price (price).
           const closeEnough = searchObjective.m * (kind === 'iv' ? 1e-10 : (1e-8 * meanPrice) ** 2);
-          const s = await stagedFit(model, bounds, searchObjective, decision.lmStart ?? z0, (p, z, o) => runLm(p, z, 'lm', o ?? {}, searchObjective.m), closeEnough);
+          const s = await stagedFit(model, bounds, searchObjective, decision.lmStart ?? z0, (p, z, o) => runLm(p, z, 'staged', o ?? {}, searchObjective.m), closeEnough);
           fit = s.fit;
           routeName = 'staged';
           reason = `${reason}; ${s.reason}`;
@@ -352,7 +428,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
             : !fit.converged
               ? `LM did not converge (${fit.reason})`
               : `LM ended with ${pinned.join(', ')} at a bound`;
-          const de = await runGlobal(searchObjective, Number.isFinite(fit.f) ? [fit.z, z0] : [z0]);
+          const de = await runGlobal(await rankingObjective(), Number.isFinite(fit.f) ? [fit.z, z0] : [z0]);
           const second = await runLm(searchObjective, de.z, 'lm');
           routeName = 'lm+global';
           if (second.f < fit.f || !Number.isFinite(fit.f)) {
@@ -365,14 +441,15 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       }
       if (sub && Number.isFinite(fit.f)) {
         reason = `${reason}; search on a stratified subsample of ${sub.prep.m} of ${prep.m} quotes (${sub.objective.evaluations} sets priced), then LM on all quotes`;
-        fit = await runLm(objective, fit.z, 'lm');
+        fit = await runLm(firstOrder, fit.z, 'lm');
       }
     } finally {
       sub?.pricer.dispose();
+      ranking?.pricer.dispose();
     }
     if (!Number.isFinite(fit.f)) {
       throw new CalibrationInputError(
-        `no parameter set the optimizer tried could be priced (${objective.lastPricingError ?? 'non-finite model prices'})`,
+        `no parameter set the optimizer tried could be priced (${firstOrder.lastPricingError ?? objective.lastPricingError ?? 'non-finite model prices'})`,
       );
     }
 
@@ -393,7 +470,6 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       }
     }
 
-    const subEvaluations = sub?.objective.evaluations;
     // Final exact evaluation at the fit for the report.
     objective.ivMode = 'exact';
     const zFit = fit.z;
@@ -416,10 +492,36 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     const dof = prep.m - P;
     const noise = dof > 0 ? s * Math.sqrt(fData / dof) : s;
     const scale = priorInfo ? 1 : dof > 0 ? fData / dof : NaN;
+    // Parameters that end on a bound (the route's test: within PINNED of the range): the bound
+    // transform flattens their directions (dp/dz -> 0), so LM's gradient test is met whatever the
+    // data say, and J^T J is (near) singular in them. Where it is singular, the free parameters'
+    // stderr come from their own block and the pinned ones' are null (posterior.ts).
+    const pinned = pinnedParams(model, pFit, bounds);
+    const pinnedIdx = pinned.map((n) => model.params.findIndex((x) => x.name === n));
     const post = Number.isFinite(scale)
-      ? posterior(fit.J, prep.m + (priorInfo ? P : 0), P, zFit, bounds, scale)
+      ? posterior(fit.J, prep.m + (priorInfo ? P : 0), P, zFit, bounds, scale, pinnedIdx)
       : { covariance: null, stderr: new Float64Array(P).fill(NaN), correlation: null };
     const names = model.params.map((x) => x.name);
+    let converged = fit.converged;
+    let message = polishCapped
+      ? `converged (first-order fit); the exact-IV polish stopped at its ${POLISH_ITERATIONS}-iteration cap, still improving slowly`
+      : lmMessage(fit);
+    if (pinned.length) {
+      const where = pinnedIdx
+        .map((j) => {
+          const lower = pFit[j] - bounds.lower[j] < bounds.upper[j] - pFit[j];
+          return `${names[j]} = ${pFit[j].toPrecision(4)} (${lower ? 'lower' : 'upper'} bound ${lower ? bounds.lower[j] : bounds.upper[j]})`;
+        })
+        .join(', ');
+      if (2 * pinned.length > P) {
+        // Most parameters on bounds: a corner of the box, not a fit of the data.
+        converged = false;
+        message = `not converged: ${pinned.length} of ${P} parameters ended at a bound (${where}): the bounds, not the data, hold them (the optimizer stopped with: ${message})`;
+      } else {
+        message = `${message}; warning: ${pinned.length === 1 ? 'a parameter' : `${pinned.length} parameters`} at a bound: ${where}`;
+      }
+      log(`warning: the ${model.name} fit ends with ${where} at a bound${converged ? '' : `: more than half of the ${P} parameters, reported as not converged`}`);
+    }
     const num = (v: number) => (Number.isFinite(v) ? v : null);
     return {
       model: model.name,
@@ -429,9 +531,9 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       rmse_price: Math.sqrt(sp2 / prep.m),
       objective: f,
       iterations,
-      evaluations: objective.evaluations + (subEvaluations ?? 0),
+      evaluations: evaluationsSoFar(),
       route: { name: routeName, reason },
-      converged: fit.converged,
+      converged,
       backend: objective.lastBackend,
       seconds: seconds(),
       quotes: { used: prep.m, excluded: prep.excluded },
@@ -443,9 +545,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
       covariance: post.covariance ? names.map((_, i) => names.map((__, j) => post.covariance![i * P + j])) : null,
       noise,
       history,
-      message: polishCapped
-        ? `converged (first-order fit); the exact-IV polish stopped at its ${POLISH_ITERATIONS}-iteration cap, still improving slowly`
-        : lmMessage(fit),
+      message,
       jacobian: fit.jacobian,
       bounds: Object.fromEntries(names.map((n, i) => [n, [bounds.lower[i], bounds.upper[i]] as [number, number]])),
       prior: priorInfo !== undefined,
@@ -453,6 +553,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     };
   } finally {
     pricer.dispose();
+    firstOrderPricer?.dispose();
   }
 }
 

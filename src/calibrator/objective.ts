@@ -55,6 +55,8 @@ export interface ObjectiveOptions {
    * finite-difference Jacobian.
    */
   analyticJacobian?: boolean;
+  /** Called after every pricing call (the calibrator's progress heartbeat; cheap). */
+  heartbeat?: () => void;
 }
 
 export interface BatchResiduals {
@@ -131,6 +133,8 @@ export class Objective {
       // Not priced: LM takes the full path, which scores failures set by set.
       this.lastPricingError = (e as Error).message;
       return null;
+    } finally {
+      this.opts.heartbeat?.();
     }
     this.evaluations += st.n;
     this.lastBackend = out.backend;
@@ -170,6 +174,8 @@ export class Objective {
     } catch (e) {
       this.lastPricingError = (e as Error).message;
       return { r: new Float64Array(this.size).fill(NaN), J: null };
+    } finally {
+      this.opts.heartbeat?.();
     }
     this.lastBackend = out.backend;
     const r = this.residualsFromPrices(z, out.prices, 0);
@@ -258,8 +264,11 @@ export class Objective {
           this.lastPricingError = (e1 as Error).message;
           prices.fill(NaN, k * this.m, (k + 1) * this.m);
         }
+        this.opts.heartbeat?.();
       }
       return prices;
+    } finally {
+      this.opts.heartbeat?.();
     }
   }
 

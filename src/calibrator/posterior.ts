@@ -22,8 +22,11 @@ export interface Posterior {
  * @param J residual Jacobian (size x P, row-major) at the optimum in z
  * @param rows how many leading rows to use (data + prior rows; constraint penalty rows left out)
  * @param scale multiplies the inverse (s^2 estimated without a prior, 1 with one)
+ * @param pinned parameters at a bound: when J^T J is singular, the others' covariance is taken
+ *   from their block alone (the pinned ones held, as the bound holds them) and the pinned ones
+ *   get NaN; `covariance` stays null then (a prior needs all of it)
  */
-export function posterior(J: Float64Array, rows: number, p: number, z: Float64Array, bounds: Bounds, scale: number): Posterior {
+export function posterior(J: Float64Array, rows: number, p: number, z: Float64Array, bounds: Bounds, scale: number, pinned: readonly number[] = []): Posterior {
   const A = new Float64Array(p * p);
   for (let i = 0; i < rows; i++) {
     for (let a = 0; a < p; a++) {
@@ -32,7 +35,7 @@ export function posterior(J: Float64Array, rows: number, p: number, z: Float64Ar
     }
   }
   const inv = spdInverse(A, p);
-  if (!inv) return { covariance: null, stderr: new Float64Array(p).fill(NaN), correlation: null };
+  if (!inv) return pinned.length ? freeBlock(A, p, z, bounds, scale, pinned) : { covariance: null, stderr: new Float64Array(p).fill(NaN), correlation: null };
   const d = modelDerivative(z, bounds);
   const cov = new Float64Array(p * p);
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) cov[a * p + b] = scale * d[a] * inv[a * p + b] * d[b];
@@ -40,6 +43,24 @@ export function posterior(J: Float64Array, rows: number, p: number, z: Float64Ar
   const correlation = new Float64Array(p * p);
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) correlation[a * p + b] = cov[a * p + b] / (stderr[a] * stderr[b]);
   return { covariance: cov, stderr, correlation };
+}
+
+/** posterior() over the parameters not in `pinned`; NaN for the pinned ones, no covariance. */
+function freeBlock(A: Float64Array, p: number, z: Float64Array, bounds: Bounds, scale: number, pinned: readonly number[]): Posterior {
+  const stderr = new Float64Array(p).fill(NaN);
+  const free = Array.from({ length: p }, (_, j) => j).filter((j) => !pinned.includes(j));
+  const q = free.length;
+  const B = new Float64Array(q * q);
+  free.forEach((a, i) => free.forEach((b, k) => (B[i * q + k] = A[a * p + b])));
+  const inv = q > 0 ? spdInverse(B, q) : null;
+  if (!inv) return { covariance: null, stderr, correlation: null };
+  const d = modelDerivative(z, bounds);
+  const correlation = new Float64Array(p * p).fill(NaN);
+  free.forEach((a, i) => (stderr[a] = Math.sqrt(scale * inv[i * q + i]) * Math.abs(d[a])));
+  free.forEach((a, i) =>
+    free.forEach((b, k) => (correlation[a * p + b] = (scale * d[a] * inv[i * q + k] * d[b]) / (stderr[a] * stderr[b]))),
+  );
+  return { covariance: null, stderr, correlation };
 }
 
 /** What a prior needs from a previous result (a `CalibrationResult` JSON has all of it). */

@@ -19,6 +19,9 @@ export { MC_CALIBRATION_DEFAULTS } from '../engines/mc/index.js';
 
 export type CalibrationEngine = EngineName;
 
+/** COS terms per (parameter set, expiry) of search-grade pricers (engines/cos/plan.ts). */
+export { COS_SEARCH_MAX_TERMS as SEARCH_MAX_TERMS } from '../engines/cos/plan.js';
+
 /** The registry's calibration engine of `model`: 'cos', 'mc', or a slice engine ('black', 'surface'). */
 export function engineFor(model: Model): CalibrationEngine {
   try {
@@ -38,9 +41,11 @@ export function engineFor(model: Model): CalibrationEngine {
 export function pricerFactoryFor(model: Model, mc: McOptions = {}, log: Logger = silentLogger): PricerFactory {
   const make = pricerFactory(model, { mc, log, purpose: 'calibrate' });
   // Synchronous on purpose: bad Monte Carlo options throw when the factory is called, as before.
-  return (m, q, b) => {
+  // hooks.heartbeat: the COS engine calls it after every (parameter set, expiry) it prices on the
+  // CPU, so the calibrator's progress keeps coming during long batches; hooks.search: capped terms.
+  return (m, q, b, hooks) => {
     try {
-      return make(m, q, b);
+      return make(m, q, b, hooks);
     } catch (e) {
       if (e instanceof RangeError && engineFor(m) === 'mc') throw new CalibrationInputError(`Monte Carlo pricer: ${e.message}`);
       throw e;

@@ -106,6 +106,18 @@ export function modelImpliedVols(prep: PreparedQuotes, prices: Float64Array, off
  * over the term structure, and up to `maxPerExpiry` strikes spread over each smile. The search
  * (probe, global stage, first LM) runs on it at a fraction of the cost, and LM then finishes on all
  * quotes from its optimum; the final fit is the full objective's.
+ *
+ * Sparse expiries (quotes whose T comes from their own timestamps, so thousands of distinct
+ * expiries with one or a few quotes each): the expiries above would hold about `maxExpiries`
+ * quotes, too few to pin the model down once the quotes are noisy (12 quotes for 5 Heston
+ * parameters left fits with parameters on their bounds, which LM on all quotes could not leave).
+ * When they hold under half of `maxExpiries` x `maxPerExpiry`, the quotes are instead cut, in
+ * order of T, into `maxExpiries` consecutive buckets of equal size, and each bucket gives up to
+ * `maxPerExpiry` / 2 quotes spread over standardised moneyness ln(K/F)/sqrt(T). Each quote keeps
+ * its own T (no expiry is moved), so each costs a characteristic-function grid of its own per
+ * parameter set: 120 quotes, not 240, keep the search's pricing near what 12 grouped expiries
+ * cost (measured, 5,000 noisy quotes with intraday expiries: 240 quotes made a search with a
+ * global stage take 2-5 minutes, 120 about 1; 12 recovered worse).
  */
 export function subsampleQuotes(prep: PreparedQuotes, maxExpiries = 12, maxPerExpiry = 20): PreparedQuotes {
   const byT = new Map<number, number[]>();
@@ -117,11 +129,12 @@ export function subsampleQuotes(prep: PreparedQuotes, maxExpiries = 12, maxPerEx
   const Ts = [...byT.keys()].sort((a, b) => a - b);
   const spread = <X>(xs: X[], k: number): X[] =>
     xs.length <= k ? xs : Array.from({ length: k }, (_, j) => xs[Math.round((j * (xs.length - 1)) / (k - 1))]);
-  const idx: number[] = [];
+  let idx: number[] = [];
   for (const T of spread(Ts, maxExpiries)) {
     const list = byT.get(T)!.sort((a, b) => prep.set.strike[a] - prep.set.strike[b]);
     idx.push(...spread(list, maxPerExpiry));
   }
+  if (idx.length < Math.min(prep.m, (maxExpiries * maxPerExpiry) / 2)) idx = timeBuckets(prep, maxExpiries, Math.ceil(maxPerExpiry / 2), spread);
   const pick = <A extends Float64Array | Uint8Array | Int32Array>(a: A): A =>
     new (a.constructor as new (xs: number[]) => A)(idx.map((i) => a[i]));
   const weight = pick(prep.weight);
@@ -143,4 +156,18 @@ export function subsampleQuotes(prep: PreparedQuotes, maxExpiries = 12, maxPerEx
     sqrtW: Float64Array.from(weight, (w) => Math.sqrt(w / meanW)),
     excluded: [],
   };
+}
+
+/** The sparse-expiry subsample of subsampleQuotes: buckets of consecutive T, spread over moneyness in each. */
+function timeBuckets(prep: PreparedQuotes, buckets: number, perBucket: number, spread: <X>(xs: X[], k: number) => X[]): number[] {
+  const { T, strike, forward } = prep.set;
+  const byTime = Array.from({ length: prep.m }, (_, i) => i).sort((a, b) => T[a] - T[b] || a - b);
+  const x = (i: number) => Math.log(strike[i] / forward[i]) / Math.sqrt(T[i]);
+  const idx: number[] = [];
+  const count = Math.min(buckets, prep.m);
+  for (let c = 0; c < count; c++) {
+    const bucket = byTime.slice(Math.floor((c * prep.m) / count), Math.floor(((c + 1) * prep.m) / count));
+    idx.push(...spread(bucket.sort((a, b) => x(a) - x(b) || a - b), perBucket));
+  }
+  return idx;
 }

@@ -108,4 +108,22 @@ export interface SurfacePricer {
  * asks for (CalibrateOptions.createPricer). src/engines/registry.ts makes one per engine
  * (`pricerFactory(model)`); re-exported from src/calibrator/calibrate.ts, where it used to live.
  */
-export type PricerFactory = (model: Model, quotes: QuoteSet, backend: Backend) => SurfacePricer | Promise<SurfacePricer>;
+export type PricerFactory = (model: Model, quotes: QuoteSet, backend: Backend, hooks?: PricerHooks) => SurfacePricer | Promise<SurfacePricer>;
+
+/** What the calibrator hands a pricer factory besides the quotes (a factory may ignore it). */
+export interface PricerHooks {
+  /**
+   * Call often during long synchronous pricing (the COS engine: after every parameter set and
+   * expiry); cheap (a clock check), and it emits a progress event at most once a second.
+   */
+  heartbeat?: () => void;
+  /**
+   * The pricer serves the search only: the stages before the exact-IV polish (the probe and the
+   * global stage, which rank parameter sets, and LM on first-order residuals, on a subsample or
+   * on all quotes), which find the polish its start. A factory may trade accuracy where pricing
+   * is very expensive: the COS engine caps the terms per (parameter set, expiry) at
+   * COS_SEARCH_MAX_TERMS (engines/cos/plan.ts). The polish, every reported number, and every LM
+   * of a fit without a polish (price objective, `polish: false`) use pricers without this hook.
+   */
+  search?: boolean;
+}

@@ -26,12 +26,12 @@ import type { SliceModelFit, SurfaceQuote } from '../surface/types.js';
 import { hasFourierExtras } from '../models/complex.js';
 import { cosPrices } from './cos/cpu.js';
 import { gpuSupportsModel } from './cos/gpu.js';
-import type { CosOptions } from './cos/plan.js';
+import { COS_SEARCH_MAX_TERMS, type CosOptions } from './cos/plan.js';
 import { createCosPricer, type CosPricerOptions } from './cos/pricer.js';
 import { MC_CALIBRATION_DEFAULTS, MC_CLI_DEFAULTS } from './mc/index.js';
 import { mcSupportsModel, type McOptions } from './mc/plan.js';
 import { createMcPricer } from './mc/pricer.js';
-import type { PricerFactory, QuoteSet, SurfacePricer } from './pricer.js';
+import type { PricerFactory, PricerHooks, QuoteSet, SurfacePricer } from './pricer.js';
 
 export type EngineName = 'cos' | 'mc' | 'black' | 'surface';
 
@@ -60,6 +60,8 @@ export interface EngineOptions {
   mc?: McOptions;
   /** Fills the engine's defaults that depend on the job (Monte Carlo sizes); default 'calibrate'. */
   purpose?: EnginePurpose;
+  /** The calibrator's hooks for this pricer (progress heartbeat, search-grade pricing). */
+  hooks?: PricerHooks;
 }
 
 interface EngineBase {
@@ -141,7 +143,13 @@ const cos: ProcessEngine = {
   description: 'Fang-Oosterlee COS (Fourier), f64 on the CPU, f32 WGSL on WebGPU; models with a characteristic function',
   supports: hasCharacteristicFunction,
   capabilities: (model) => ({ gradient: hasFourierExtras(model), gpu: gpuSupportsModel(model), stochastic: false, slices: false, exactCpu: true }),
-  create: (model, quotes, backend, options = {}) => createCosPricer(model, quotes, backend, { ...options.cos, log: options.log }),
+  create: (model, quotes, backend, options = {}) =>
+    createCosPricer(model, quotes, backend, {
+      ...options.cos,
+      log: options.log,
+      heartbeat: options.hooks?.heartbeat,
+      ...(options.hooks?.search ? { cpu: { ...options.cos?.cpu, maxTerms: COS_SEARCH_MAX_TERMS } } : {}),
+    }),
   priceCpu: (model, params, quotes, options = {}) => cosPrices(model, params, quotes, options.cos?.cpu as CosOptions | undefined),
 };
 
@@ -285,5 +293,5 @@ export function sliceEngine(model: Model): SliceEngine {
  * fails if something calls it.
  */
 export function pricerFactory(_model: Model, options: EngineOptions & { engine?: EngineName } = {}): PricerFactory {
-  return (m, quotes, backend) => processEngine(m, options.engine, options.purpose).create(m, quotes, backend, options);
+  return (m, quotes, backend, hooks) => processEngine(m, options.engine, options.purpose).create(m, quotes, backend, { ...options, hooks });
 }

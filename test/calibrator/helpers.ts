@@ -11,20 +11,23 @@ import { groupByExpiry } from '../../src/engines/cos/expiries.js';
 import { calibrate } from '../../src/calibrator/calibrate.js';
 import type { CalibrationQuote } from '../../src/calibrator/quotes.js';
 
-/** As createCosPricer on the CPU; `gradient: false` leaves out priceAndGradient (LM then uses finite differences). */
-export function cosCpuPricer(model: Model, quotes: QuoteSet, opts: { gradient?: boolean } = {}): SurfacePricer {
+/**
+ * As createCosPricer on the CPU; `gradient: false` leaves out priceAndGradient (LM then uses
+ * finite differences); `heartbeat` as CosPricerOptions.heartbeat (the calibrator's PricerHooks).
+ */
+export function cosCpuPricer(model: Model, quotes: QuoteSet, opts: { gradient?: boolean; heartbeat?: () => void } = {}): SurfacePricer {
   const groups = groupByExpiry(quotes);
   const pricer: SurfacePricer = {
     model,
     quotes,
     async priceBatch(params, n) {
-      return { prices: cosPricesBatch(model, params, n, quotes, undefined, groups), backend: 'cpu' };
+      return { prices: cosPricesBatch(model, params, n, quotes, undefined, groups, opts.heartbeat), backend: 'cpu' };
     },
     gpuBytes: () => 0,
     dispose() {},
   };
   if ((opts.gradient ?? true) && hasFourierExtras(model)) {
-    pricer.priceAndGradient = async (params) => ({ ...cosPricesAndGradient(model, params, quotes, undefined, groups), backend: 'cpu' });
+    pricer.priceAndGradient = async (params) => ({ ...cosPricesAndGradient(model, params, quotes, undefined, groups, opts.heartbeat), backend: 'cpu' });
   }
   return pricer;
 }

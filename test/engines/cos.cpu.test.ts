@@ -141,3 +141,38 @@ describe('COS f64: no-arbitrage on fresh random Heston and Bates parameters', ()
     }
   });
 });
+
+describe('COS f64: many distinct expiries', () => {
+  it('the tick comes after every (parameter set, expiry) and changes no price', async () => {
+    const { cosPricesBatch, cosPricesAndGradient } = await import('../../src/engines/cos/cpu.js');
+    const { groupByExpiry } = await import('../../src/engines/cos/expiries.js');
+    // Every quote its own expiry (timestamps), two of them shared.
+    const qs = quoteSet(Array.from({ length: 40 }, (_, i) => ({ F: 100, K: 80 + i, T: 0.05 + (i % 38) * 0.01 + 1e-6 * i, call: i % 2 === 0, D: 0.99 })));
+    const groups = groupByExpiry(qs);
+    const p = Float64Array.of(0.04, 1.5, 0.06, 0.6, -0.7, 0.09, 2, 0.04, 0.5, -0.5);
+    let ticks = 0;
+    const plain = cosPricesBatch(heston, p, 2, qs, undefined, groups);
+    const ticked = cosPricesBatch(heston, p, 2, qs, undefined, groups, () => ticks++);
+    expect(ticks).toBe(2 * groups.T.length);
+    expect(Array.from(ticked)).toEqual(Array.from(plain));
+    ticks = 0;
+    const g = cosPricesAndGradient(heston, p, qs, undefined, groups, () => ticks++);
+    expect(ticks).toBe(groups.T.length);
+    // The gradient path sums the same terms in another order.
+    g.prices.forEach((v, i) => expect(Math.abs(v - plain[i])).toBeLessThan(1e-12));
+  });
+
+  it('the search cap (4,096 terms) leaves prices unchanged wherever fewer terms reach the tolerance', async () => {
+    const { cosPlan } = await import('../../src/engines/cos/plan.js');
+    const { SEARCH_MAX_TERMS } = await import('../../src/calibrator/pricers.js');
+    const r = rng();
+    for (let trial = 0; trial < 10; trial++) {
+      const p = Float64Array.of(uniform(r, 0.01, 0.5), uniform(r, 0.5, 5), uniform(r, 0.01, 0.5), uniform(r, 0.1, 1.5), uniform(r, -0.9, 0.5));
+      const T = Math.exp(uniform(r, Math.log(2 / 365), Math.log(2)));
+      if (cosPlan(heston, p, T).n >= SEARCH_MAX_TERMS) continue;
+      const sd = Math.sqrt(heston.cumulants!(T, p).c2);
+      const qs = quoteSet([-2, 0, 2].map((z) => ({ F: 1, K: Math.exp(z * sd), T, call: z > 0, D: 1 })));
+      expect(Array.from(cosPrices(heston, p, qs, { maxTerms: SEARCH_MAX_TERMS }))).toEqual(Array.from(cosPrices(heston, p, qs)));
+    }
+  });
+});

@@ -164,13 +164,16 @@ export function register(program: Command): void {
           read: {
             ...readOptionsFrom(o),
           },
-          // A progress line on stderr once a fit has run 2 s, at most one a second.
+          // A progress line on stderr once a fit has run 2 s, at most one a second. The calibrator
+          // reports every step and, while pricing, at least once a second (`working`), so a line
+          // comes about every second in every stage, the first (probe) included.
           progress: (e) => {
             const now = Date.now();
             if (now - t0 < 2000 || now - lastPrint < 1000) return;
             lastPrint = now;
+            const objective = Number.isFinite(e.objective) ? e.objective.toExponential(4) : 'n/a';
             process.stderr.write(
-              `volfit: calibrate ${e.stage} step ${e.iteration}: objective ${e.objective.toExponential(4)}, ${e.evaluations} evaluations, ${e.seconds.toFixed(1)} s\n`,
+              `volfit: calibrate ${e.stage} step ${e.iteration}${e.working ? ' (pricing)' : ''}: objective ${objective}, ${e.evaluations} evaluations, ${e.seconds.toFixed(1)} s\n`,
             );
           },
         });

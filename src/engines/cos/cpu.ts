@@ -188,7 +188,9 @@ function fromPut(quotes: QuoteSet, i: number, put: number): number {
 
 /**
  * Prices of all quotes for N parameter sets (N x P row-major), N x M row-major result.
- * `groups` may be passed in to skip regrouping for a fixed quote set.
+ * `groups` may be passed in to skip regrouping for a fixed quote set. `tick`, when given, is called
+ * after every (parameter set, expiry): a long synchronous batch (thousands of distinct expiries,
+ * up to maxTerms terms each) can then report progress; it must be cheap (a clock check).
  */
 export function cosPricesBatch(
   model: Model,
@@ -197,6 +199,7 @@ export function cosPricesBatch(
   quotes: QuoteSet,
   options?: CosOptions,
   groups: ExpiryGroups = groupByExpiry(quotes),
+  tick?: () => void,
 ): Float64Array {
   const P = model.params.length;
   const M = quotes.T.length;
@@ -215,6 +218,7 @@ export function cosPricesBatch(
         const put = cosPutNormalised(coef, quotes.strike[i] / quotes.forward[i]);
         out[s * M + i] = fromPut(quotes, i, put);
       }
+      tick?.();
     }
   }
   return out;
@@ -238,7 +242,7 @@ export interface PricesAndGradient {
  * with A_k replaced by Re[phi psi_j e^{-i w_k a}], psi_j = d ln phi / d p_j from the model's
  * logCharFnGrad. The window [a, b] and term count are held fixed: they only move the truncation
  * error (~1e-15), not the converged price. Clamped prices (at 0 or the intrinsic bound) get a zero
- * gradient, matching the clamp.
+ * gradient, matching the clamp. `tick`: as cosPricesBatch's, after every expiry.
  */
 export function cosPricesAndGradient(
   model: Model,
@@ -246,6 +250,7 @@ export function cosPricesAndGradient(
   quotes: QuoteSet,
   options?: CosOptions,
   groups: ExpiryGroups = groupByExpiry(quotes),
+  tick?: () => void,
 ): PricesAndGradient {
   if (!hasFourierExtras(model)) throw new Error(`model ${model.name} has no analytic characteristic-function gradient`);
   const P = model.params.length;
@@ -332,6 +337,7 @@ export function cosPricesAndGradient(
       const pv = quotes.discount[i] * F * scale;
       for (let c = 1; c < C; c++) gradient[i * P + c - 1] = pv * (dot(A, c * n, W, ng) + ea * sumAlpha[c]);
     }
+    tick?.();
   }
   return { prices, gradient };
 }

@@ -20,6 +20,11 @@ export interface CosPricerOptions {
   /** Options of the f32 kernel. */
   gpu?: CosOptions;
   log?: Logger;
+  /**
+   * Called after every (parameter set, expiry) the f64 engine prices, so a caller (the
+   * calibrator's progress) can report during a long synchronous batch. Must be cheap.
+   */
+  heartbeat?: () => void;
 }
 
 export async function createCosPricer(
@@ -45,7 +50,7 @@ export async function createCosPricer(
     quotes,
     async priceBatch(params: Float64Array, n: number): Promise<BatchPrices> {
       if (params.length < n * P) throw new RangeError(`params holds ${params.length} values, need ${n} x ${P}`);
-      const onCpu = () => cosPricesBatch(model, params, n, quotes, options.cpu, groups);
+      const onCpu = () => cosPricesBatch(model, params, n, quotes, options.cpu, groups, options.heartbeat);
       if (!gpu) return { prices: onCpu(), backend: 'cpu' };
       const r = await runOnBackend(backend, 'COS pricing', () => gpu.priceBatch(params, n), onCpu, log);
       return { prices: r.value, backend: r.backend };
@@ -97,7 +102,7 @@ export async function createCosPricer(
     // evaluations' worth of strike sums, less than the 2P of central differences, and exact.
     pricer.priceAndGradient = async (params: Float64Array) => {
       if (params.length < P) throw new RangeError(`params holds ${params.length} values, need ${P}`);
-      const r = cosPricesAndGradient(model, params, quotes, options.cpu, groups);
+      const r = cosPricesAndGradient(model, params, quotes, options.cpu, groups, options.heartbeat);
       return { prices: r.prices, gradient: r.gradient, backend: 'cpu' as const };
     };
   }
