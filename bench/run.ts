@@ -1,5 +1,5 @@
 /**
- * `npm run bench [name...]`: runs bench/<name>.ts (all of them without arguments). Each bench
+ * `npm run bench [name...] [-- --flag]`: runs bench/<name>.ts (all of them without names). Each bench
  * compares with QuantLib in the same run and records into bench/results.json and RESULTS.md.
  */
 import { readdirSync } from 'node:fs';
@@ -9,7 +9,8 @@ const all = readdirSync(dir)
   .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
   .map((f) => f.slice(0, -3))
   .sort();
-const wanted = process.argv.slice(2);
+// Flags (`npm run bench many -- --quick`) are the benches' own to read.
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const unknown = wanted.filter((w) => !all.includes(w));
 if (unknown.length) {
   console.error(`unknown bench ${unknown.join(', ')}; available: ${all.join(', ')}`);

@@ -15,6 +15,8 @@ if (!port) throw new Error('manyWorker runs as a worker thread of calibrateMany'
 const post = (m: WorkerMessage) => port.postMessage(m);
 
 port.on('message', async (job: WorkerJob) => {
+  // Test hook (test/calibrator/many.test.ts): the thread dies on this surface, as a native crash would.
+  if (process.env.VOLFIT_TEST_WORKER_EXIT === String(job.index)) process.exit(3);
   try {
     const model = getModel(job.settings.model);
     const log = job.wantLog ? (message: string) => post({ type: 'log', index: job.index, message }) : () => {};

@@ -180,6 +180,8 @@ export async function calibrateManyCli(files: readonly string[], ctx: ManyContex
   const failures = outcomes.filter((r): r is SurfaceOutcome => r !== undefined && isSurfaceFailure(r));
   if (failures.length) {
     const shown = failures.slice(0, 3).map((f) => `${f.surface}: ${isSurfaceFailure(f) ? f.error : ''}`).join('; ');
-    throw new UserError(`${failures.length} of ${total} surfaces failed (${shown}${failures.length > 3 ? '; ...' : ''}); every other surface's fit is in the output`);
+    throw new UserError(
+      `${failures.length} of ${total} surfaces failed (${shown}${failures.length > 3 ? '; ...' : ''})${failures.length < total ? "; the other surfaces' fits are in the output" : ''}`,
+    );
   }
 }

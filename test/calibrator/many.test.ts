@@ -156,6 +156,18 @@ describe('calibrateMany', () => {
     expect(await calibrateMany([], { model: heston })).toEqual([]);
   });
 
+  it('a worker thread that dies fails its surface only; a new worker fits the rest', async () => {
+    const good = await surface(heston, [0.04, 1.5, 0.06, 0.5, -0.6], { spot: 100, rate: 0.01, expiries: 3, strikes: 5, vol: 0.2, maxDays: 365 });
+    process.env.VOLFIT_TEST_WORKER_EXIT = '1';
+    try {
+      const out = await calibrateMany([0, 1, 2, 3].map((i) => ({ name: `s${i}`, quotes: good })), { model: heston, backend: 'cpu', start: QL_START, threads: 2 });
+      expect(out[1]).toMatchObject({ surface: 's1', error: expect.stringMatching(/worker thread fitting this surface crashed \(exit code 3\)/), error_kind: 'internal' });
+      for (const i of [0, 2, 3]) expect(ok(out[i]).rmse_iv!).toBeLessThan(1e-6);
+    } finally {
+      delete process.env.VOLFIT_TEST_WORKER_EXIT;
+    }
+  });
+
   it('splits a canonical CSV by its surface or date column, rows numbered in the whole file', () => {
     const csv = [
       'date,expiry,strike,type,price,forward',
