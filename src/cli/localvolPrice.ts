@@ -12,19 +12,17 @@
  * default 0). A surface with arbitrage inside the simulation grid is a one-line error naming k
  * and T (LocalVolError), never a price.
  */
+import { readQuotesToPrice } from './commands/price.js';
 import { selectBackend, stderrLogger } from '../backends/backend.js';
 import { impliedVolatility } from '../engines/black/impliedVol.js';
 import { MC_CLI_DEFAULTS } from '../engines/mc/index.js';
 import { createLocalVolPricer } from '../engines/mc/localvol.js';
 import { quoteSetOf, type QuoteSet } from '../engines/pricer.js';
-import { CanonicalFormatError, parseCanonicalTable } from '../market/canonical.js';
-import { MarketFormatError } from '../market/errors.js';
-import { readTable } from '../market/table.js';
 import { LocalVolError } from '../surface/types.js';
 import { readSurfaceFlag } from './commands/localvol.js';
 import { UserError } from './errors.js';
 import { checkOutputFile, emit } from './io.js';
-import { parseIntegerFlag, parseNumberFlag, parseNumberList, readInput } from './parse.js';
+import { parseIntegerFlag, parseNumberFlag, parseNumberList } from './parse.js';
 
 /** The options `volfit price` parses (commander's camel-cased flags). */
 export interface PriceLocalVolFlags {
@@ -49,25 +47,12 @@ export interface PriceLocalVolFlags {
 
 /** Quotes of a canonical CSV to price (price columns optional, as in `volfit price`). */
 function readQuoteFile(path: string, o: PriceLocalVolFlags): QuoteSet {
-  let result;
-  try {
-    const table = readTable(readInput(path), (m) => new CanonicalFormatError(m));
-    const hasPrice = ['price', 'mid'].some((c) => table.index.has(c)) || (table.index.has('bid') && table.index.has('ask'));
-    if (!hasPrice) {
-      table.index.set('price', table.header.length);
-      table.header.push('price');
-      for (const row of table.rows) row[table.header.length - 1] = '0';
-    }
-    result = parseCanonicalTable(table, {
-      spot: parseNumberFlag('--spot', o.spot),
-      rate: parseNumberFlag('--rate', o.rate),
-      div: parseNumberFlag('--div', o.div),
-      asOf: o.asOf,
-    });
-  } catch (e) {
-    if (e instanceof MarketFormatError) throw new UserError(`${path}: ${e.message}`);
-    throw e;
-  }
+  const result = readQuotesToPrice(path, {
+    spot: parseNumberFlag('--spot', o.spot),
+    rate: parseNumberFlag('--rate', o.rate),
+    div: parseNumberFlag('--div', o.div),
+    asOf: o.asOf,
+  });
   const { quotes, errors } = result;
   if (errors.length) {
     const e = errors[0];

@@ -68,7 +68,7 @@ function nonNegativeInteger(flag: string, value: string): number {
  * without price/mid/bid+ask columns is accepted (they are ignored when present); format errors
  * become one-line user errors.
  */
-function readQuotesToPrice(path: string, opts: ReadOptions): CanonicalReadResult {
+export function readQuotesToPrice(path: string, opts: ReadOptions): CanonicalReadResult {
   try {
     const table = readTable(readInput(path), (m) => new CanonicalFormatError(m));
     const hasPrice = ['price', 'mid'].some((c) => table.index.has(c)) || (table.index.has('bid') && table.index.has('ask'));

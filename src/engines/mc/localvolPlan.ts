@@ -51,7 +51,7 @@ import type { QuoteSet } from '../pricer.js';
 import { localVariance } from '../../surface/dupire.js';
 import type { VolSurface } from '../../surface/surface.js';
 import { seedKey } from './philox.js';
-import type { McOptions, McPlan } from './plan.js';
+import { quoteExpiries, type McOptions, type McPlan } from './plan.js';
 
 export interface LocalVolMcOptions extends McOptions {
   /** Least number of steps in each interval between consecutive expiries (and before the first). Default 24. */
@@ -132,19 +132,7 @@ export function buildLocalVolPlan(quotes: QuoteSet, options: LocalVolMcOptions =
   const minPer = positiveInt('min-steps-per-expiry', options.minStepsPerExpiry ?? LOCALVOL_GRID_DEFAULTS.minStepsPerExpiry, 10_000);
   const antithetic = options.antithetic ?? true;
   const key = seedKey(options.seed ?? 42);
-  const M = quotes.strike.length;
-  if (M === 0) throw new RangeError('no quotes to price');
-  for (let m = 0; m < M; m++) {
-    const F = quotes.forward[m], K = quotes.strike[m], T = quotes.T[m], D = quotes.discount[m];
-    const bad =
-      !(F > 0 && Number.isFinite(F)) ? `forward ${F}` :
-      !(K > 0 && Number.isFinite(K)) ? `strike ${K}` :
-      !(T > 0 && Number.isFinite(T)) ? `expiry ${T}` :
-      !(D > 0 && Number.isFinite(D)) ? `discount ${D}` : '';
-    if (bad) throw new RangeError(`quote ${m}: ${bad} must be positive and finite`);
-  }
-  const expiries = Float64Array.from(new Set(quotes.T)).sort();
-  const index = new Map([...expiries].map((T, e) => [T, e]));
+  const { expiries, index } = quoteExpiries(quotes);
   const richardson = options.richardson ?? true;
   const grid = localVolTimeGrid(expiries, steps, minPer, richardson);
   const nc = richardson ? grid.t.length / 2 : 0;

@@ -70,12 +70,11 @@ function positiveInt(name: string, v: number, max: number): number {
   return v;
 }
 
-export function buildPlan(model: Model, quotes: QuoteSet, options: McOptions = {}): McPlan {
-  const kind = mcKind(model);
-  const paths = positiveInt('paths', options.paths ?? 100_000, 2 ** 31);
-  const steps = positiveInt('steps', options.steps ?? 200, kind === 'rbergomi' ? RBERGOMI_MAX_STEPS : 100_000);
-  const antithetic = options.antithetic ?? true;
-  const key = seedKey(options.seed ?? 42);
+/**
+ * The distinct expiries of quotes to price by Monte Carlo, sorted, with each one's index; a
+ * RangeError for no quotes or a forward, strike, expiry or discount that is not positive.
+ */
+export function quoteExpiries(quotes: QuoteSet): { expiries: Float64Array; index: Map<number, number> } {
   const M = quotes.strike.length;
   if (M === 0) throw new RangeError('no quotes to price');
   for (let m = 0; m < M; m++) {
@@ -88,7 +87,16 @@ export function buildPlan(model: Model, quotes: QuoteSet, options: McOptions = {
     if (bad) throw new RangeError(`quote ${m}: ${bad} must be positive and finite`);
   }
   const expiries = Float64Array.from(new Set(quotes.T)).sort();
-  const index = new Map([...expiries].map((T, e) => [T, e]));
+  return { expiries, index: new Map([...expiries].map((T, e) => [T, e])) };
+}
+
+export function buildPlan(model: Model, quotes: QuoteSet, options: McOptions = {}): McPlan {
+  const kind = mcKind(model);
+  const paths = positiveInt('paths', options.paths ?? 100_000, 2 ** 31);
+  const steps = positiveInt('steps', options.steps ?? 200, kind === 'rbergomi' ? RBERGOMI_MAX_STEPS : 100_000);
+  const antithetic = options.antithetic ?? true;
+  const key = seedKey(options.seed ?? 42);
+  const { expiries, index } = quoteExpiries(quotes);
   const quoteExpiry = Uint32Array.from(quotes.T, (T) => index.get(T)!);
   const kRel = Float64Array.from(quotes.strike, (K, m) => K / quotes.forward[m]);
   const isCall = Uint8Array.from(quotes.isCall, (c) => (c ? 1 : 0));
