@@ -194,6 +194,12 @@ async function randomSurfaces(quick: boolean, ql: boolean, threads: number): Pro
       volfit_recovered: `${recovered}/${S}`,
       'volfit_rmse_below_1e-6': `${rmseOk}/${S}`,
       routes: routeCounts(fits),
+      volfit_not_recovered:
+        fits
+          .map((f, i) => ({ f, i }))
+          .filter(({ f, i }) => !(maxRel(f.params, all[i].truth) < 1e-3))
+          .map(({ f, i }) => `${all[i].name} (${f.route.name}, rel err ${maxRel(f.params, all[i].truth).toExponential(1)}, rmse ${(f.rmse_iv ?? NaN).toExponential(1)})`)
+          .join('; ') || 'none',
     };
     if (qlFits) {
       const q = qlFits.slice(0, S);
