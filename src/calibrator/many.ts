@@ -304,12 +304,15 @@ export async function calibrateMany(surfaces: readonly ManySurface[], options: C
   if (!pooled) {
     for (const r of runnable) {
       const t1 = performance.now();
+      let outcome: SurfaceOutcome;
       try {
         const res = await calibrate(r.quotes, calibrateOptionsFor(r.model!, r.settings!, backend, options.createPricer, surfaceLog(r), surfaceProgress(r)));
-        finish(r, withSurface(r.name, res, r.excluded));
+        outcome = withSurface(r.name, res, r.excluded);
       } catch (e) {
-        finish(r, failure(r.name, r.model!.name, (e as Error).message, errorKind(e), (performance.now() - t1) / 1000));
+        outcome = failure(r.name, r.model!.name, e instanceof Error ? e.message : String(e), errorKind(e), (performance.now() - t1) / 1000);
       }
+      // Outside the try: an exception of the caller's own callbacks propagates, it is no surface's failure.
+      finish(r, outcome);
     }
     return out;
   }
