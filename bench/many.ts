@@ -170,6 +170,10 @@ async function randomSurfaces(quick: boolean, ql: boolean, threads: number): Pro
     const one = await timed(() => calibrateMany(set, { ...opts, threads: 1 }));
     const capacity = await parallelCapacity(threads);
     const pool = await timed(() => calibrateMany(set, { ...opts, threads }));
+    // The same pool with volfit's own cold start (no start given: a batched probe and LM from the
+    // best points) instead of QuantLib's standard start as a given start.
+    const cold = await timed(() => calibrateMany(set, { model: heston, backend: 'cpu', threads }));
+    const coldFits = cold.value.map(fitOf);
     const fits = pool.value.map(fitOf);
     const identical = fits.every((f, i) => maxRel(f.params, seq.value[i].params) <= 1e-10 && maxRel(fitOf(one.value[i]).params, seq.value[i].params) <= 1e-10);
     const recovered = fits.filter((f, i) => maxRel(f.params, all[i].truth) < 1e-3).length;
@@ -194,6 +198,10 @@ async function randomSurfaces(quick: boolean, ql: boolean, threads: number): Pro
       volfit_recovered: `${recovered}/${S}`,
       'volfit_rmse_below_1e-6': `${rmseOk}/${S}`,
       routes: routeCounts(fits),
+      volfit_cold_pool_s: cold.seconds,
+      volfit_cold_recovered: `${coldFits.filter((f, i) => maxRel(f.params, all[i].truth) < 1e-3).length}/${S}`,
+      'volfit_cold_rmse_below_1e-6': `${coldFits.filter((f) => (f.rmse_iv ?? Infinity) < 1e-6).length}/${S}`,
+      volfit_cold_routes: routeCounts(coldFits),
       volfit_not_recovered:
         fits
           .map((f, i) => ({ f, i }))
@@ -215,7 +223,8 @@ async function randomSurfaces(quick: boolean, ql: boolean, threads: number): Pro
       `S=${S} (${quotes} quotes): loop ${seq.seconds.toFixed(2)} s, threads 1 ${one.seconds.toFixed(2)} s, threads ${threads} ${pool.seconds.toFixed(2)} s` +
         (row.quantlib_s !== undefined ? `, QuantLib ${(row.quantlib_s as number).toFixed(1)} s (ratio ${(row.ratio as number).toFixed(1)}x)` : '') +
         `; pool/loop ${(seq.seconds / pool.seconds).toFixed(2)} (machine's parallel speedup now ${capacity.toFixed(2)})` +
-        `; recovered volfit ${row.volfit_recovered}${row.quantlib_recovered ? `, QuantLib ${row.quantlib_recovered}` : ''}; same fits ${row.same_fits}`,
+        `; recovered volfit ${row.volfit_recovered}${row.quantlib_recovered ? `, QuantLib ${row.quantlib_recovered}` : ''}; same fits ${row.same_fits}` +
+        `; volfit's own cold start: pool ${cold.seconds.toFixed(2)} s, recovered ${row.volfit_cold_recovered}`,
     );
     rows.push(row);
   }
@@ -310,7 +319,8 @@ export async function run(): Promise<void> {
   ];
   recordResults(rows, 'many', [
     `calibrateMany on the CPU: a worker_threads pool (threads = os.availableParallelism() = ${threads} here), each worker the f64 calibrate; threads 1 = in-process, no worker. Times include worker start-up (workers load the .ts sources through tsx under the bench; from dist/ they start faster) and each worker's cold JIT; the plain loop of calibrate runs after one warm-up fit.`,
-    'many heston S=N: N random Heston surfaces (fixed seed; even equity-like: spot 100, r 2 %, 30-730 days, v0 .02-.08, sigma .3-.9, rho -.8..-.3; odd crypto-like: spot 60k-110k, r 0, 7-365 days, v0 .2-.5, sigma .8-2.5, rho -.3..+.1), 5-15 expiries x 20 strikes (+-2 sd), IVs from QuantLib at the truth; all fits from QuantLib\'s standard start (v0 .1, kappa 3, theta .1, sigma .3, rho -.3). volfit_per_s = surfaces/s of the pool; ratio = QuantLib sequential seconds / pool seconds, ratio_loop = the same against the plain loop. Recovered: parameters within 1e-3 relative of the truth; rmse_below_1e-6: IV RMSE < 1e-6. same_fits: the pool and threads 1 give the loop\'s parameters to 1e-10.',
+    'many heston S=N: N random Heston surfaces (fixed seed; even equity-like: spot 100, r 2 %, 30-730 days, v0 .02-.08, sigma .3-.9, rho -.8..-.3; odd crypto-like: spot 60k-110k, r 0, 7-365 days, v0 .2-.5, sigma .8-2.5, rho -.3..+.1), 5-15 expiries x 20 strikes (+-2 sd), IVs from QuantLib at the truth; all fits from QuantLib\'s standard start (v0 .1, kappa 3, theta .1, sigma .3, rho -.3). volfit_per_s = surfaces/s of the pool; ratio = QuantLib sequential seconds / pool seconds, ratio_loop = the same against the plain loop. Recovered: parameters within 1e-3 relative of the truth; rmse_below_1e-6: IV RMSE < 1e-6. same_fits: the pool and threads 1 give the loop\'s parameters to 1e-10. volfit_cold_*: the pool again without a start (volfit\'s own cold start: batched probe, LM from the best points): the standard start given as a start sends LM into bound-pinned minima that the DE fallback (30 x 30) does not always leave (volfit_not_recovered), while the probe finds the basin.',
+    'With S = 1, calibrateMany runs in-process (no worker), so its S = 1 times are one in-process fit.',
     'QuantLib 1.29 (Debian python3): HestonModel + AnalyticHestonEngine, ImpliedVolError helpers, LevenbergMarquardt(1e-8, 1e-8, 1e-8), EndCriteria(1000, 100, 1e-8, 1e-8, 1e-8), timed around model.calibrate only, one surface after another.',
     'many anchor: data/deribit-btc-daily-quantlib-anchor, 100 days as independent Heston fits from QuantLib\'s cold start (v0 .4, kappa 2, theta .4, sigma 1, rho 0), unweighted. quantlib_rerun_s: bench/quantlib/anchor.py in this run (SOURCE.md\'s setup; it reproduces the recorded parameters to ~1e-8 and RMSEs to 1e-6 vol points: rerun_matches_recorded is the largest RMSE difference in vol points); quantlib_recorded_s: the seconds column of quantlib_heston_cold.csv (another run, similar machine). ratio = QuantLib re-run total / volfit pool total. days_within_0_01: volfit RMSE <= recorded QuantLib RMSE + 0.01 vol points; rmse_diff_* = volfit - QuantLib in vol points (negative: volfit lower).',
     'Issue 13 target for the anchor: 50x QuantLib\'s cold total on this 2-core machine (not done below 20x).',
