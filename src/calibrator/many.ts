@@ -123,23 +123,8 @@ export interface CalibrateManyOptions extends SurfaceSettings {
   onResult?: (outcome: SurfaceOutcome, index: number) => void;
 }
 
-/** The settings of one fit as they cross into a worker: plain data only. */
-export interface WireSettings {
-  model: string;
-  objective?: CalibrateOptions['objective'];
-  start?: CalibrateOptions['start'];
-  prior?: CalibrateOptions['prior'];
-  route?: CalibrateOptions['route'];
-  bounds?: CalibrateOptions['bounds'];
-  constraints?: CalibrateOptions['constraints'];
-  penaltyWeight?: number;
-  lm?: CalibrateOptions['lm'];
-  de?: CalibrateOptions['de'];
-  subsample?: CalibrateOptions['subsample'];
-  polish?: boolean;
-  mc?: McOptions;
-  slices?: CalibrateOptions['slices'];
-}
+/** The settings of one fit as they cross into a worker: plain data only (the model by name). */
+export type WireSettings = Omit<SurfaceSettings, 'model'> & { model: string };
 
 /** Messages main -> worker. */
 export interface WorkerJob {

@@ -329,6 +329,51 @@ export function parseCanonicalTable(table: Table, opts: ReadOptions = {}): Canon
 /** Extra output columns: name -> value for each quote (undefined writes an empty cell). */
 export type ExtraColumns = Record<string, (q: Quote, index: number) => string | number | boolean | undefined>;
 
+/** A CSV column of quotes: its header and its cell of quote `index`. */
+export type QuoteColumn = [string, (q: Quote, index: number) => unknown];
+
+/** The canonical columns that appear only when some quote fills them (`canonicalColumns`). */
+export const OPTIONAL_CANONICAL_COLUMNS: ReadonlyArray<[string, (q: Quote) => unknown]> = [
+  ['expiry_date', (q) => (parseNumber(q.expiry) === null ? q.expiry : undefined)],
+  ['bid', (q) => q.bid],
+  ['ask', (q) => q.ask],
+  ['spot', (q) => q.spot],
+  ['iv', (q) => q.iv],
+  ['weight', (q) => q.weight],
+  ['open_interest', (q) => q.openInterest],
+  ['volume', (q) => q.volume],
+  ['timestamp', (q) => q.timestamp],
+  ['venue', (q) => q.venue],
+  ['underlying', (q) => q.underlying],
+];
+const BEFORE_FORWARD = new Set(['expiry_date', 'bid', 'ask']);
+
+/**
+ * The canonical CSV's columns in order: expiry, strike, type, price, [expiry_date, bid, ask],
+ * forward, rate, div, [spot ... underlying], then `extraColumns`; a bracketed (optional) column
+ * only where `filled(name)` says some quote fills it. The one layout of writeCanonicalCsv and of
+ * normalize's streamed CSV.
+ */
+export function canonicalColumns(filled: (name: string, cellOf: (q: Quote) => unknown) => boolean, extraColumns: ExtraColumns = {}): QuoteColumn[] {
+  const optional = OPTIONAL_CANONICAL_COLUMNS.filter(([name, f]) => filled(name, f));
+  const columns: QuoteColumn[] = [
+    ['expiry', (q) => q.T],
+    ['strike', (q) => q.strike],
+    ['type', (q) => (q.isCall ? 'call' : 'put')],
+    ['price', (q) => q.price],
+    ...optional.filter(([name]) => BEFORE_FORWARD.has(name)),
+    ['forward', (q) => q.forward],
+    ['rate', (q) => q.rate],
+    ['div', (q) => q.div],
+    ...optional.filter(([name]) => !BEFORE_FORWARD.has(name)),
+  ];
+  for (const [name, f] of Object.entries(extraColumns)) {
+    if (columns.some(([c]) => c === name)) throw new Error(`extra column "${name}" clashes with a canonical column`);
+    columns.push([name, f]);
+  }
+  return columns;
+}
+
 /**
  * Writes quotes as canonical CSV that `parseCanonicalCsv` reads back to the same numbers:
  * `expiry` is written as years (T) so the file needs no as-of; an ISO expiry as given goes to an
@@ -336,35 +381,7 @@ export type ExtraColumns = Record<string, (q: Quote, index: number) => string | 
  * has them. Numbers are written with JavaScript's shortest round-trip form.
  */
 export function writeCanonicalCsv(quotes: Quote[], extraColumns: ExtraColumns = {}): string {
-  const any = (f: (q: Quote) => unknown): boolean => quotes.some((q) => f(q) !== undefined);
-  const columns: Array<[string, (q: Quote, i: number) => unknown]> = [
-    ['expiry', (q) => q.T],
-    ['strike', (q) => q.strike],
-    ['type', (q) => (q.isCall ? 'call' : 'put')],
-    ['price', (q) => q.price],
-  ];
-  const optional: Array<[string, (q: Quote) => unknown]> = [
-    ['expiry_date', (q) => (parseNumber(q.expiry) === null ? q.expiry : undefined)],
-    ['bid', (q) => q.bid],
-    ['ask', (q) => q.ask],
-  ];
-  for (const [name, f] of optional) if (any(f)) columns.push([name, f]);
-  columns.push(['forward', (q) => q.forward], ['rate', (q) => q.rate], ['div', (q) => q.div]);
-  const tail: Array<[string, (q: Quote) => unknown]> = [
-    ['spot', (q) => q.spot],
-    ['iv', (q) => q.iv],
-    ['weight', (q) => q.weight],
-    ['open_interest', (q) => q.openInterest],
-    ['volume', (q) => q.volume],
-    ['timestamp', (q) => q.timestamp],
-    ['venue', (q) => q.venue],
-    ['underlying', (q) => q.underlying],
-  ];
-  for (const [name, f] of tail) if (any(f)) columns.push([name, f]);
-  for (const [name, f] of Object.entries(extraColumns)) {
-    if (columns.some(([c]) => c === name)) throw new Error(`extra column "${name}" clashes with a canonical column`);
-    columns.push([name, f]);
-  }
+  const columns = canonicalColumns((_, f) => quotes.some((q) => f(q) !== undefined), extraColumns);
   return writeCsv(
     columns.map(([c]) => c),
     quotes.map((q, i) => columns.map(([, f]) => f(q, i))),

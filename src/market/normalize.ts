@@ -11,12 +11,12 @@
  * (filters) or one output chunk at a time. normalizeStream() reads a stream and writes its CSV and
  * JSON in pieces; normalize() is the same pipeline on text, returning arrays.
  */
-import { writeCanonicalCsv, type ExtraColumns, type Quote } from './canonical.js';
+import { canonicalColumns, OPTIONAL_CANONICAL_COLUMNS, writeCanonicalCsv, type ExtraColumns, type Quote } from './canonical.js';
 import { MarketFormatError } from './errors.js';
 import { applyFilters, checkFilterOptions, DEFAULT_FILTERS, type BlackInversion, type FilterOptions, type Kept } from './filters.js';
 import { DEFAULT_PARITY, type ParityOptions } from './forwards.js';
 import { CandidateView, KEPT, KeptView, type QuoteRows } from './rows.js';
-import { csvField, parseNumber, readTable, streamTable, type TableHead } from './table.js';
+import { csvField, readTable, streamTable, type TableHead } from './table.js';
 import { isoUtc, parseIsoUtc } from './time.js';
 import type { Exclusion, Venue, VenueExpiry } from './types.js';
 import { computeWeights, DEFAULT_WEIGHTS, type WeightFactors, type WeightOptions } from './weights.js';
@@ -363,12 +363,13 @@ export class NormalizedSet {
     yield whole.slice(at);
   }
 
-  /** The canonical CSV of `toCsv()` in pieces (see csvColumns). */
+  /** The canonical CSV of `toCsv()` in pieces (canonicalColumns' layout). */
   *csvChunks(): Generator<string> {
-    const columns = csvColumns(this.filledColumns(), this.factorNames());
+    const filled = this.filledColumns();
+    const columns = canonicalColumns((name) => filled.has(name), extraColumns(this.factorNames()));
     yield `${columns.map(([name]) => csvField(name)).join(',')}\n`;
     for (const qs of this.quoteChunks()) {
-      yield `${qs.map((q) => columns.map(([, f]) => csvField(f(q))).join(',')).join('\n')}\n`;
+      yield `${qs.map((q) => columns.map(([, f]) => csvField(f(q, 0))).join(',')).join('\n')}\n`;
     }
   }
 
@@ -378,7 +379,7 @@ export class NormalizedSet {
    */
   private filledColumns(): Set<string> {
     const filled = new Set<string>(this.rowsOut > 0 ? ['iv', 'weight'] : []);
-    const probes = OPTIONAL_COLUMNS.filter(([name]) => !filled.has(name));
+    const probes = OPTIONAL_CANONICAL_COLUMNS.filter(([name]) => !filled.has(name));
     for (const i of this.kept) {
       const q = new CandidateView(this.read.rows, i);
       for (const [name, f] of probes) if (!filled.has(name) && f(q) !== undefined) filled.add(name);
@@ -504,44 +505,3 @@ function toCsv(quotes: NormalizedQuote[]): string {
   return writeCanonicalCsv(quotes, extraColumns(factorNamesOf(quotes)));
 }
 
-type CsvColumn = [string, (q: NormalizedQuote) => unknown];
-
-/** writeCanonicalCsv's optional columns (canonical.ts): written only when some quote fills them. */
-const OPTIONAL_COLUMNS: Array<[string, (q: Quote) => unknown]> = [
-  ['expiry_date', (q) => (parseNumber(q.expiry) === null ? q.expiry : undefined)],
-  ['bid', (q) => q.bid],
-  ['ask', (q) => q.ask],
-  ['spot', (q) => q.spot],
-  ['iv', (q) => q.iv],
-  ['weight', (q) => q.weight],
-  ['open_interest', (q) => q.openInterest],
-  ['volume', (q) => q.volume],
-  ['timestamp', (q) => q.timestamp],
-  ['venue', (q) => q.venue],
-  ['underlying', (q) => q.underlying],
-];
-
-/**
- * The columns writeCanonicalCsv (canonical.ts) writes with normalize's extra columns, given which
- * optional ones some quote fills: expiry, strike, type, price, [expiry_date, bid, ask], forward,
- * rate, div, [spot ... underlying], then the extras. The golden test
- * (test/market/normalize.golden.test.ts) and normalize.stream.test.ts hold this to
- * writeCanonicalCsv's output.
- */
-function csvColumns(filled: Set<string>, factorNames: string[]): CsvColumn[] {
-  const optional = OPTIONAL_COLUMNS.filter(([name]) => filled.has(name));
-  const before = optional.filter(([name]) => ['expiry_date', 'bid', 'ask'].includes(name));
-  const after = optional.filter(([name]) => !['expiry_date', 'bid', 'ask'].includes(name));
-  return [
-    ['expiry', (q) => q.T],
-    ['strike', (q) => q.strike],
-    ['type', (q) => (q.isCall ? 'call' : 'put')],
-    ['price', (q) => q.price],
-    ...before,
-    ['forward', (q) => q.forward],
-    ['rate', (q) => q.rate],
-    ['div', (q) => q.div],
-    ...after,
-    ...Object.entries(extraColumns(factorNames)).map(([name, f]): CsvColumn => [name, (q) => f(q, 0)]),
-  ];
-}

@@ -15,7 +15,7 @@
  */
 import { MarketFormatError } from '../errors.js';
 import { cell, type TableHead } from '../table.js';
-import { nonNegativeCell, RowFault } from './rowFault.js';
+import { nonNegativeCell, RowFault, storeRow } from './rowFault.js';
 import { easternToUtcMs, isoUtc, parseIsoUtc, yearFraction365 } from '../time.js';
 import type { Candidate, VenueExpiry } from '../types.js';
 import { parityFit, parityPairs, type ParityOptions } from '../forwards.js';
@@ -81,12 +81,7 @@ export class CboeReader implements VenueReader {
         const t = parseEastern(cell(r, timeCol));
         if (t !== null && (this.latestMs === undefined || t > this.latestMs)) this.latestMs = t;
       }
-      try {
-        this.rows.add(readRow(r, row, col, timeCol));
-      } catch (e) {
-        if (!(e instanceof RowFault)) throw e;
-        this.log.add({ row, reason: 'invalid_input', field: e.field, detail: e.detail });
-      }
+      storeRow(this.rows, this.log, row, () => readRow(r, row, col, timeCol));
     }
   }
 

@@ -11,7 +11,7 @@
  */
 import { MarketFormatError } from '../errors.js';
 import { cell, type TableHead } from '../table.js';
-import { nonNegativeCell, RowFault } from './rowFault.js';
+import { nonNegativeCell, RowFault, storeRow } from './rowFault.js';
 import { parseIsoUtc, yearFraction365, isoUtc } from '../time.js';
 import type { Candidate } from '../types.js';
 import { parityFit, type ParityOptions } from '../forwards.js';
@@ -81,12 +81,7 @@ export class DeribitReader implements VenueReader {
         if (this.want !== undefined) this.log.add({ row, reason: 'wrong_underlying', detail: `${cur} row, ${want} selected` });
         continue;
       }
-      try {
-        this.rows.add(readRow(r, row, col, want));
-      } catch (e) {
-        if (!(e instanceof RowFault)) throw e;
-        this.log.add({ row, reason: 'invalid_input', field: e.field, detail: e.detail });
-      }
+      storeRow(this.rows, this.log, row, () => readRow(r, row, col, want));
     }
   }
 

@@ -3,6 +3,8 @@
  * reading goes on with the next row.
  */
 import { cell, parseNumber } from '../table.js';
+import type { ExclusionLog, QuoteRows } from '../rows.js';
+import type { Candidate } from '../types.js';
 
 export class RowFault {
   constructor(
@@ -22,4 +24,14 @@ export function nonNegativeCell(r: string[], c: number | undefined, field: strin
   if (x === null) throw new RowFault(field, `${field} "${t}" is not a number`);
   if (x < 0) throw new RowFault(field, `${field} must not be negative, got ${t}`);
   return x;
+}
+
+/** Stores the candidate `read` builds from data row `row`, or logs its RowFault as `invalid_input`. */
+export function storeRow(rows: QuoteRows, log: ExclusionLog, row: number, read: () => Candidate): void {
+  try {
+    rows.add(read());
+  } catch (e) {
+    if (!(e instanceof RowFault)) throw e;
+    log.add({ row, reason: 'invalid_input', field: e.field, detail: e.detail });
+  }
 }
