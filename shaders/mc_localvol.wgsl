@@ -12,6 +12,7 @@
 // same quotes, blocks and output) with the Richardson payoff Y = 2 payoff(x) - payoff(xCoarse)
 // and forward control G = 2 expm1(x) - expm1(xCoarse).
 //!include mc_common.wgsl
+//!include lib/mc_moments.wgsl
 //!struct LvPathsHeader
 //!struct LvStep
 //!struct McPoint
@@ -93,11 +94,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }
 
-fn payoff(x: f32, k: f32, call: bool) -> f32 {
-  let s = vf_exp(x);
-  return select(max(k - s, 0.0), max(s - k, 0.0), call);
-}
-
 @compute @workgroup_size(WG)
 fn reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let count = redHdr.count;
@@ -116,9 +112,7 @@ fn reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   let k = qd.k;
   let call = qd.isCall != 0u;
   let inv = 1.0 / f32(np);
-  var s1 = vec3<f32>(0.0);  // D, C, G
-  var s2 = vec3<f32>(0.0);  // DD, CC, GG
-  var s3 = vec3<f32>(0.0);  // DC, DG, CG
+  var acc = Moments(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
   let u1 = min(count, (b + 1u) * block);
   for (var u = b * block; u < u1; u++) {
     let p = paths[u * nExp + e];
@@ -140,19 +134,7 @@ fn reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
       g = (g + gm) * inv;
       c = (c + payoff(p.xcMirror, k, call)) * inv;
     }
-    let v = vec3<f32>(y - c, c, g);
-    s1 = s1 + v;
-    s2 = s2 + v * v;
-    s3 = s3 + vec3<f32>(v.x * v.y, v.x * v.z, v.y * v.z);
+    acc = momentsAdd(acc, vec3<f32>(y - c, c, g));
   }
-  let o = (m * nBlocks + b) * 9u;
-  sums[o] = s1.x;
-  sums[o + 1u] = s1.y;
-  sums[o + 2u] = s1.z;
-  sums[o + 3u] = s2.x;
-  sums[o + 4u] = s2.y;
-  sums[o + 5u] = s2.z;
-  sums[o + 6u] = s3.x;
-  sums[o + 7u] = s3.y;
-  sums[o + 8u] = s3.z;
+  momentsStore((m * nBlocks + b) * 9u, acc);
 }
