@@ -44,10 +44,12 @@ describe('normalize property: malformed rows never crash', () => {
         });
         const text = [header.join(','), ...rows.map((r) => r.join(','))].join('\n');
         const opts = { asOf: '2026-01-05T09:25:11Z', underlying: 'BTC' };
-        // Every row's currency overwritten with something else: the file holds no BTC at all,
-        // one clear file-level error (the user picked the wrong file or coin), not row exclusions.
-        const currencyCol = header.indexOf('currency');
-        if (rows.every((r) => (r[currencyCol] ?? '') !== '' && r[currencyCol].toUpperCase() !== 'BTC')) {
+        // No row is BTC but some row names another coin: the file holds no BTC at all, one clear
+        // file-level error (the user picked the wrong file or coin), not row exclusions. A row's
+        // coin is its currency, else its instrument_name's prefix, as the reader takes it.
+        const coin = (r: string[]) => (r[header.indexOf('currency')] || (r[header.indexOf('instrument_name')] ?? '').split('-')[0]).toUpperCase();
+        const coins = rows.map(coin);
+        if (!coins.includes('BTC') && coins.some((c) => c !== '')) {
           expect(() => normalize(text, opts)).toThrow(MarketFormatError);
           return;
         }
