@@ -35,7 +35,7 @@ export interface CalibrationResult {
    * One per quote used. `strike` and `expiry` (years, T) are extensions: with `market_iv` they let
    * `volfit report` check that a quote file is the one the fit was made from.
    */
-  residuals: Array<{ row: number; market_iv: number; model_iv: number | null; weight: number; strike: number; expiry: number }>;
+  residuals: Array<{ row: number; market_iv: number; model_iv: number | null; weight: number; strike: number; expiry: number; timestamp?: string }>;
   // Extensions.
   /** 'iv' or 'price'. */
   objective_kind: 'iv' | 'price';
@@ -71,6 +71,12 @@ export interface CalibrationResult {
   arbitrage?: ArbitrageReport;
   /** Slice models only: whether the fit was constrained to be arbitrage-free. */
   arbitrage_free?: boolean;
+  /**
+   * Slice models only, when the quotes carry a time (canonical `timestamp`): the market data's
+   * time, the latest quote time used (ISO UTC); each residual then has its quote's `timestamp`
+   * too. `volfit publish` takes an update's timestamp and the quotes' ages from them.
+   */
+  as_of?: string;
   /** Slice models only: how the fit went, in words (interpolation in T, fallbacks). */
   notes?: string[];
 }

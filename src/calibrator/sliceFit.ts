@@ -19,6 +19,7 @@ import { sliceEngine, type SliceFitOptions, type SliceQuote } from '../engines/r
 import type { SliceModel } from '../models/types.js';
 import { blackFlatModel } from '../models/slice.js';
 import { flatVolPrice } from '../surface/blackFlat.js';
+import { isoUtc, parseIsoUtc } from '../market/time.js';
 import { SurfaceInputError, type SliceModelFit } from '../surface/types.js';
 import type { CalibrateOptions } from './calibrate.js';
 import type { CalibrationQuote } from './quotes.js';
@@ -29,7 +30,7 @@ import { CalibrationInputError } from './transforms.js';
 export type SliceCalibrateOptions = SliceFitOptions;
 
 /** A calibration quote as slice fits read it: the expiry label and venue ride along when present. */
-type Quote = CalibrationQuote & { expiry?: string; venue?: string };
+type Quote = CalibrationQuote & { expiry?: string; venue?: string; timestamp?: string };
 
 /**
  * A slice model's fit in calibrate's JSON shape, synchronously (no backend: CPU f64). The engine
@@ -62,11 +63,14 @@ function sliceResult(model: SliceModel, quotes: readonly Quote[], fit: SliceMode
   const byRow = new Map(quotes.map((q) => [q.row, q]));
   let se = 0, np = 0, sp = 0, npr = 0;
   const residuals: CalibrationResult['residuals'] = [];
+  let asOfMs = -Infinity;
   for (const r of [...fit.residuals].sort((a, b) => a.row - b.row)) {
     const q = byRow.get(r.row);
     se += (r.model_iv - r.market_iv) ** 2;
     np++;
-    residuals.push({ row: r.row, market_iv: r.market_iv, model_iv: r.model_iv, weight: q?.weight ?? 1, strike: r.strike, expiry: r.T });
+    const tMs = q?.timestamp === undefined ? null : parseIsoUtc(q.timestamp);
+    if (tMs !== null) asOfMs = Math.max(asOfMs, tMs);
+    residuals.push({ row: r.row, market_iv: r.market_iv, model_iv: r.model_iv, weight: q?.weight ?? 1, strike: r.strike, expiry: r.T, ...(tMs !== null ? { timestamp: isoUtc(tMs) } : {}) });
     if (!q) continue;
     const market = Number.isFinite(q.price) ? q.price : flatVolPrice(q, r.market_iv);
     const price = flatVolPrice(q, r.model_iv);
@@ -107,6 +111,7 @@ function sliceResult(model: SliceModel, quotes: readonly Quote[], fit: SliceMode
     slices: fit.slices,
     arbitrage: fit.arbitrage,
     arbitrage_free: fit.arbitrageFree,
+    ...(Number.isFinite(asOfMs) ? { as_of: isoUtc(asOfMs) } : {}),
     notes: fit.notes,
   };
 }

@@ -5,3 +5,14 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * A command that ran to the end but whose verdict is "no" (verify-update found an invalid
+ * update): main returns `code` without printing anything more.
+ */
+export class ExitStatus extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = 'ExitStatus';
+  }
+}

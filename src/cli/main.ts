@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { releaseGpu, setGpuVerbose } from '../backends/webgpu/device.js';
 import { BackendUnavailableError, stderrLogger } from '../backends/backend.js';
-import { UserError } from './errors.js';
+import { ExitStatus, UserError } from './errors.js';
 import { commands, requestedCommand, type CommandEntry } from './commands/index.js';
 
 /**
@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
       // help and version are "errors" to commander but successes to the user.
       return e.exitCode === 0 ? 0 : 2;
     }
+    if (e instanceof ExitStatus) return e.code;
     if (e instanceof UserError || e instanceof BackendUnavailableError) {
       process.stderr.write(`volfit: error: ${e.message}\n`);
       return 2;

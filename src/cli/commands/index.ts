@@ -17,6 +17,8 @@ export const commands: CommandEntry[] = [
   { name: 'price', summary: 'model prices and implied vols (Heston, Bates, Merton) of a strike strip or a quote CSV', load: () => import('./price.js') },
   { name: 'localvol', summary: 'Dupire local-volatility grid of a fitted SVI, SSVI or eSSVI surface (fit JSON of calibrate --model svi|ssvi|essvi)', load: () => import('./localvol.js') },
   { name: 'calibrate', summary: 'fit Heston, Bates, Merton, rough Bergomi (Monte Carlo) or a per-expiry smile (Black, SVI, SSVI, eSSVI) to a canonical quote CSV', load: () => import('./calibrate.js') },
+  { name: 'publish', summary: 'sign one on-chain vol-feed update (EIP-712, SVI in 1e18 fixed point, confidence, deadline) per expiry of an SVI, SSVI or eSSVI fit', load: () => import('./publish.js') },
+  { name: 'verify-update', summary: 'check the signed vol-feed updates of volfit publish (signature, signer, deadline, ranges); exit 1 if any is invalid', load: () => import('./verifyUpdate.js') },
   { name: 'report', summary: 'write a self-contained HTML calibration report (smiles, residuals, parameters, convergence, Greeks, data)', load: () => import('./report.js') },
   { name: 'demo', summary: 'fit Black, SSVI, Heston and Bates to a bundled real Deribit BTC snapshot and write an HTML report', load: () => import('./demo.js') },
 ];
