@@ -38,7 +38,7 @@ export function compileVolFeed(): Compiled {
 
 export interface CallResult {
   ok: boolean;
-  /** Execution gas (no intrinsic 21000 or calldata cost). */
+  /** Execution gas of the call as one transaction (no intrinsic 21000 or calldata cost). */
   gas: bigint;
   /** Gas a transaction would pay: execution + 21000 + calldata (EIP-2028: 16 per non-zero byte, 4 per zero byte). */
   txGas: bigint;
@@ -78,10 +78,23 @@ export class FeedHarness {
     return this.address.toString() as Hex;
   }
 
+  /**
+   * Starts a fresh transaction context, as a block's next transaction would see it (EIP-2929/2200
+   * gas): nothing warm but the precompiles, the sender and the callee; storage's "original"
+   * values are the current ones.
+   */
+  private async beginTx(caller: Address): Promise<void> {
+    this.evm.stateManager.originalStorageCache.clear();
+    await this.evm.journal.cleanup();
+    for (const a of [...this.evm.precompiles.keys(), caller.toString(), this.address.toString()]) this.evm.journal.addAlwaysWarmAddress(a);
+  }
+
   private async call(functionName: string, args: unknown[]): Promise<CallResult> {
     const data = hexToBytes(encodeFunctionData({ abi: this.abi, functionName, args }));
+    const caller = new Address(hexToBytes(`0x${'22'.repeat(20)}`));
+    await this.beginTx(caller);
     const r = await this.evm.runCall({
-      caller: new Address(hexToBytes(`0x${'22'.repeat(20)}`)),
+      caller,
       to: this.address,
       data,
       gasLimit: 5_000_000n,
