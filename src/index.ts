@@ -54,6 +54,7 @@ export {
 export type { SurfacePricer, QuoteSet, BatchPrices } from './engines/pricer.js';
 export { setShaderBaseUrl } from './backends/webgpu/shaderSource.js';
 export * as surface from './surface/index.js';
+export * as publish from './publish/index.js';
 export {
   calibrateMany,
   isSurfaceFailure,

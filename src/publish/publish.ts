@@ -16,7 +16,7 @@ import { powerLawPsi, ssviToRaw, type SsviSliceParams } from '../surface/ssvi.js
 import { sviW, type SviRaw } from '../surface/svi.js';
 import { pooledNoise, sliceConfidence, type Confidence, type PosteriorSlice, type SliceQuote } from './confidence.js';
 import { PublishError } from './errors.js';
-import { fromWad, toWad, volWad, WAD } from './fixed.js';
+import { fromWad, toWad, volWad } from './fixed.js';
 import { feedDomain, messageJson, PRIMARY_TYPE, rangeProblem, VOL_UPDATE_TYPES, type FeedDomain, type VolUpdate, type VolUpdateField } from './schema.js';
 
 export const UPDATES_FORMAT = 'volfit-vol-feed-updates/1';
@@ -247,7 +247,3 @@ export async function publishFit(json: unknown, account: PrivateKeyAccount, opts
   };
 }
 
-/** Confidence as a fraction (for summaries). */
-export function confidenceOf(u: Pick<VolUpdate, 'confidence'>): number {
-  return Number(u.confidence) / Number(WAD);
-}
