@@ -5,7 +5,8 @@
  * update is accepted and its vols read back equal the TypeScript evaluator bit for bit and the
  * f64 SVI within 1e-9; tampered, expired, wrongly signed, malleable, replayed, future and
  * out-of-range updates revert with the contract's error. Gas of an update and of a read is
- * printed (figures in README and bench/RESULTS.md).
+ * printed (figures in README and bench/RESULTS.md). The eSSVI fit of the same snapshot, published
+ * as raw SVI, reads back as the eSSVI surface's own vols.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromWad, toWad, volWad } from '../../src/publish/fixed.js';
 import type { UpdatesFile } from '../../src/publish/publish.js';
 import { feedDomain, PRIMARY_TYPE, VOL_UPDATE_FIELDS, VOL_UPDATE_TYPES, type VolUpdate } from '../../src/publish/schema.js';
+import { loadSurfaceFit } from '../../src/surface/fitJson.js';
 import { sviW, type SviRaw } from '../../src/surface/svi.js';
 import { distBuilt, spawnCli } from '../cli/spawn.js';
 import { compileVolFeed, FeedHarness, type CallResult } from './evm.js';
@@ -30,6 +32,9 @@ let account: PrivateKeyAccount;
 let feed: FeedHarness;
 let file: UpdatesFile;
 let fit: { slices: Array<{ T: number; forward: number; params: SviRaw }> };
+let essviFit: unknown;
+let essviFile: UpdatesFile;
+let essviFeed: FeedHarness;
 const gas: Record<string, CallResult[]> = { first: [], replace: [], read: [] };
 
 function message(u: UpdatesFile['updates'][number]): VolUpdate {
@@ -63,6 +68,13 @@ beforeAll(async () => {
   await cli('publish', '--fit', fitFile, '--key', keyFile, '--now', now, '--chain-id', '1', '--verifying-contract', feed.addressHex, '--out', out);
   file = JSON.parse(readFileSync(out, 'utf8'));
   fit = JSON.parse(readFileSync(fitFile, 'utf8'));
+  essviFeed = await FeedHarness.deploy(compileVolFeed(), account.address, PUBLISH_AT);
+  const essviFitFile = join(dir, 'essvi.json');
+  const essviOut = join(dir, 'essvi-updates.json');
+  await cli('calibrate', '--input', quotes, '--model', 'essvi', '--json', '--out', essviFitFile);
+  await cli('publish', '--fit', essviFitFile, '--key', keyFile, '--now', now, '--chain-id', '1', '--verifying-contract', essviFeed.addressHex, '--out', essviOut);
+  essviFile = JSON.parse(readFileSync(essviOut, 'utf8'));
+  essviFit = JSON.parse(readFileSync(essviFitFile, 'utf8'));
 });
 
 describe('VolFeed in @ethereumjs/evm with volfit publish updates (BTC 2026-01-05, SVI arbitrage-free)', () => {
@@ -166,5 +178,27 @@ describe('VolFeed in @ethereumjs/evm with volfit publish updates (BTC 2026-01-05
     console.info(`[publish] gas: deploy ${feed.deployGas}; first update per expiry ${stats(gas.first)}; replacement ${stats(gas.replace)}; getVol ${stats(gas.read)}`);
     expect(Math.max(...gas.first.map((r) => Number(r.txGas)))).toBeLessThan(150_000);
     expect(Math.max(...gas.read.map((r) => Number(r.gas)))).toBeLessThan(25_000);
+  });
+});
+
+describe('VolFeed with the eSSVI fit of the same snapshot (slices published as raw SVI)', () => {
+  it("accepts every update; reads equal the TypeScript evaluator bit for bit and the eSSVI surface's own f64 vol within 1e-9", async () => {
+    const surface = loadSurfaceFit(essviFit).surface;
+    let worst = 0;
+    for (const u of essviFile.updates) {
+      const msg = message(u);
+      const r = await essviFeed.submit(msg, u.signature);
+      expect(r.ok, r.error).toBe(true);
+      const F = fromWad(msg.forward);
+      for (let j = 0; j <= 8; j++) {
+        const strike = toWad(F * Math.exp(-2 + j / 2));
+        const { vol } = await essviFeed.getVol(strike, msg.expiry);
+        expect(vol).toBe(volWad(msg, strike));
+        const f64 = Math.sqrt(surface.at(Math.log(fromWad(strike) / F), u.T).w / u.T);
+        worst = Math.max(worst, Math.abs(fromWad(vol!) - f64));
+      }
+    }
+    console.info(`[publish] EVM vols (eSSVI as raw SVI) vs the eSSVI surface: max |error| ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(1e-9);
   });
 });
