@@ -17,6 +17,7 @@
  * price is Black-76 at the smile's vol.
  */
 import { silentLogger, type Backend, type Logger } from '../backends/backend.js';
+import type { GpuContext } from '../backends/webgpu/device.js';
 import { isSliceModel, type Model, type SliceModel } from '../models/types.js';
 import { blackParamName, fitFlatVols, type FlatVolQuote } from '../surface/blackFlat.js';
 import type { SurfaceFitOptions } from '../surface/fit.js';
@@ -127,6 +128,11 @@ export interface SliceEngine extends EngineBase {
    * in total variance between expiries). Throws a RangeError naming what is missing.
    */
   surface(model: SliceModel, fit: SliceFitData, expiries?: readonly ExpiryRef[]): VolSurface;
+  /**
+   * Where `capabilities(model).gpu`: runs the fit's batched stage on WebGPU and returns the
+   * options under which `fit` continues from it (in f64 on the CPU).
+   */
+  gpuStage?(model: SliceModel, quotes: readonly SliceQuote[], options: SliceFitOptions, gpu: GpuContext): Promise<SliceFitOptions>;
 }
 
 export type Engine = ProcessEngine | SliceEngine;
@@ -208,9 +214,9 @@ const surface: SliceEngine = {
   name: 'surface',
   kind: 'slice',
   models: ['svi', 'ssvi', 'essvi'],
-  description: 'SVI per expiry, SSVI and eSSVI surfaces (src/surface: fitSurface, CPU f64) with arbitrage checks',
+  description: 'SVI per expiry, SSVI and eSSVI surfaces (src/surface: fitSurface, f64; the SVI grid stage on WebGPU: svi_grid.wgsl) with arbitrage checks',
   supports: (model) => isSliceModel(model) && isSurfaceModel(model.name),
-  capabilities: () => ({ gradient: false, gpu: false, stochastic: false, slices: true, exactCpu: true }),
+  capabilities: (model) => ({ gradient: false, gpu: model.name === 'svi', stochastic: false, slices: true, exactCpu: true }),
   fit(model, quotes, options = {}) {
     if (!isSurfaceModel(model.name)) throw new RangeError(`the surface engine does not fit ${model.name}`);
     return fitSurfaceModel(quotes, { ...options.surface, model: model.name, arbitrageFree: options.arbitrageFree ?? model.slice.arbitrageFreeDefault });
@@ -220,6 +226,13 @@ const surface: SliceEngine = {
     return (k, T) => surfaceIv(s, k, T);
   },
   surface: (model, fit) => surfaceOf(model, fit),
+  async gpuStage(model, quotes, options, gpu) {
+    if (model.name !== 'svi') throw new RangeError(`the surface engine has no WebGPU stage for ${model.name}`);
+    const { sviGridValuesGpu } = await import('../surface/gpuGrid.js');
+    const surfaceOpts = options.surface ?? {};
+    const gridValues = await sviGridValuesGpu(gpu, quotes, { ...surfaceOpts, model: 'svi' });
+    return { ...options, surface: { ...surfaceOpts, svi: { ...surfaceOpts.svi, gridValues } } };
+  },
 };
 
 /** Every engine, in order of preference (a model's default engine is the first that supports it). */

@@ -59,7 +59,8 @@ describe('engine registry', () => {
     for (const name of ['black', 'svi', 'ssvi', 'essvi']) {
       const [only, ...rest] = engineCapabilities(getModel(name));
       expect(rest).toEqual([]);
-      expect(only).toEqual({ engine: name === 'black' ? 'black' : 'surface', kind: 'slice', gradient: false, gpu: false, stochastic: false, slices: true, exactCpu: true });
+      // svi's quasi-explicit grid stage has a WGSL kernel (svi_grid.wgsl).
+      expect(only).toEqual({ engine: name === 'black' ? 'black' : 'surface', kind: 'slice', gradient: false, gpu: name === 'svi', stochastic: false, slices: true, exactCpu: true });
     }
   });
 
