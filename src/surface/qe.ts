@@ -71,6 +71,8 @@ const ACTIVE_SETS: number[][] = (() => {
   return sets;
 })();
 
+const NO_SET: number[] = [];
+
 // Scratch for the KKT solves (at most 6 x 7 augmented).
 const M = new Float64Array(6 * 7);
 const SOL = new Float64Array(6);
@@ -126,22 +128,13 @@ export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope =
   BETA[0] = 0; BETA[1] = 0; BETA[2] = -L; BETA[3] = -L; BETA[4] = 0; BETA[5] = 0; BETA[6] = -aMax;
   const feasTol = 1e-12 * (Math.abs(aMax) + (Number.isFinite(maxSlope) ? L : 0) + 1e-300);
   let bestF = Infinity, bestA = 0, bestD = 0, bestC = 0;
-  const objective = (a: number, d: number, c: number) =>
-    a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
-  const feasible = (a: number, d: number, c: number) => {
-    for (let i = 0; i < NC; i++) {
-      const r = A_ROWS[i];
-      if (r[0] * a + r[1] * d + r[2] * c - BETA[i] < -feasTol) return false;
-    }
-    return true;
-  };
   // Jacobi scaling x = D u (unit diagonal of H) and unit-norm constraint rows keep the KKT
   // matrices well conditioned whatever the units of y (sigma can be 1e-3 of the k range).
   const d0 = 1 / Math.sqrt(H00), d1 = 1 / Math.sqrt(H11), d2 = 1 / Math.sqrt(H22);
   const G00 = 1, G01 = H01 * d0 * d1, G02 = H02 * d0 * d2, G11 = 1, G12 = H12 * d1 * d2, G22 = 1;
   const g0 = h0 * d0, g1 = h1 * d1, g2 = h2 * d2;
   for (let si = -1; si < ACTIVE_SETS.length; si++) {
-    const act = si < 0 ? [] : ACTIVE_SETS[si];
+    const act = si < 0 ? NO_SET : ACTIVE_SETS[si];
     const n = 3 + act.length;
     const w = n + 1;
     M.fill(0, 0, n * w);
@@ -153,17 +146,20 @@ export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope =
       const r = A_ROWS[act[j]];
       const b0 = r[0] * d0, b1 = r[1] * d1, b2 = r[2] * d2;
       const nr = 1 / Math.sqrt(b0 * b0 + b1 * b1 + b2 * b2);
-      const row = [b0 * nr, b1 * nr, b2 * nr];
-      for (let q = 0; q < 3; q++) {
-        M[q * w + 3 + j] = -row[q];
-        M[(3 + j) * w + q] = row[q];
-      }
+      const u0 = b0 * nr, u1 = b1 * nr, u2 = b2 * nr;
+      M[3 + j] = -u0; M[w + 3 + j] = -u1; M[2 * w + 3 + j] = -u2;
+      M[(3 + j) * w] = u0; M[(3 + j) * w + 1] = u1; M[(3 + j) * w + 2] = u2;
       M[(3 + j) * w + n] = BETA[act[j]] * nr;
     }
     if (!solveAugmented(n)) continue;
     const a = SOL[0] * d0, d = SOL[1] * d1, c = SOL[2] * d2;
-    if (!feasible(a, d, c)) continue;
-    const f = objective(a, d, c);
+    let feasible = true;
+    for (let i = 0; i < NC; i++) {
+      const r = A_ROWS[i];
+      if (r[0] * a + r[1] * d + r[2] * c - BETA[i] < -feasTol) { feasible = false; break; }
+    }
+    if (!feasible) continue;
+    const f = a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
     let kkt = true;
     for (let j = 0; j < act.length; j++) if (SOL[3 + j] < 0) { kkt = false; break; }
     if (f < bestF) { bestF = f; bestA = a; bestD = d; bestC = c; }
