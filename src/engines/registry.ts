@@ -25,7 +25,7 @@ import { blackParamName, fitFlatVols, type FlatVolQuote } from '../surface/black
 import type { SurfaceFitOptions } from '../surface/fit.js';
 import { fitSurfaceModel, isSurfaceModel, surfaceFromSlices } from '../surface/modelFit.js';
 import { SviSurface, surfaceIv, type VolSurface } from '../surface/surface.js';
-import type { SliceModelFit, SurfaceQuote } from '../surface/types.js';
+import { SurfaceInputError, type SliceModelFit, type SurfaceQuote } from '../surface/types.js';
 import { hasFourierExtras } from '../models/complex.js';
 import { cosPrices } from './cos/cpu.js';
 import { gpuSupportsModel } from './cos/gpu.js';
@@ -233,8 +233,14 @@ const surface: SliceEngine = {
     if (model.name !== 'svi') throw new RangeError(`the surface engine has no WebGPU stage for ${model.name}`);
     const { sviGridValuesGpu } = await import('../surface/gpuGrid.js');
     const surfaceOpts = options.surface ?? {};
-    const gridValues = await sviGridValuesGpu(gpu, quotes, { ...surfaceOpts, model: 'svi' });
-    return { ...options, surface: { ...surfaceOpts, svi: { ...surfaceOpts.svi, gridValues } } };
+    try {
+      const gridValues = await sviGridValuesGpu(gpu, quotes, { ...surfaceOpts, model: 'svi' });
+      return { ...options, surface: { ...surfaceOpts, svi: { ...surfaceOpts.svi, gridValues } } };
+    } catch (e) {
+      // Unusable quotes are the data's fault, not the GPU's: the fit says so, as on the CPU.
+      if (e instanceof SurfaceInputError) return options;
+      throw e;
+    }
   },
 };
 

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { gpu, hasGpu } from '../helpers/gpu.js';
 import { rng, uniform } from '../helpers/random.js';
 import { normalize } from '../../src/market/normalize.js';
+import { calibrate } from '../../src/calibrator/calibrate.js';
+import { getModel } from '../../src/models/index.js';
 import { evaluateGridBatchGpu } from '../../src/surface/gpuGrid.js';
 import { evaluateGridBatch, type GridResult } from '../../src/surface/qe.js';
 import { prepareSlices, type SliceData } from '../../src/surface/slices.js';
@@ -137,5 +139,18 @@ describe.skipIf(!hasGpu)('SVI recovery with the grid stage on WebGPU', () => {
       for (const k of ks) expect(Math.abs(sviW(fits[s].params, k) - sviW(p, k))).toBeLessThan(1e-8 * Math.max(1, sviW(p, k)));
     });
     expect(() => fitSviSlices(slices, { gridValues: { f: gridValues.f.subarray(1), adc: gridValues.adc } })).toThrow(/gridValues has/);
+  });
+});
+
+describe.skipIf(!hasGpu)('calibrate svi on WebGPU: errors', () => {
+  it('unusable quotes are the same one-line input error as on the CPU, not a GPU failure', async () => {
+    const quotes = [{ row: 1, T: 0.5, forward: 100, strike: 100, isCall: true, price: -1, weight: 1, discount: 1 }];
+    const logs: string[] = [];
+    const run = (backend: 'cpu' | 'webgpu') => calibrate(quotes, { model: getModel('svi'), backend, log: (m) => logs.push(m) });
+    const cpuError = await run('cpu').catch((e: Error) => e.message);
+    const gpuError = await run('webgpu').catch((e: Error) => e.message);
+    expect(cpuError).toMatch(/no usable quote/);
+    expect(gpuError).toBe(cpuError);
+    expect(logs.filter((m) => /WebGPU failed/.test(m))).toEqual([]);
   });
 });
