@@ -32,8 +32,9 @@ export type SliceCalibrateOptions = SliceFitOptions;
 type Quote = CalibrationQuote & { expiry?: string; venue?: string };
 
 /**
- * A slice model's fit in calibrate's JSON shape, synchronously (no backend: CPU f64). The engine
- * is the model's slice engine in the registry.
+ * A slice model's fit in calibrate's JSON shape, synchronously (CPU f64). The engine is the
+ * model's slice engine in the registry; `backend` is the result's `backend`: 'webgpu' when
+ * `options` carry a stage the engine ran there (calibrateSlices).
  */
 export function fitSliceModel(model: SliceModel, quotes: readonly Quote[], options: SliceFitOptions = {}, backend: 'cpu' | 'webgpu' = 'cpu'): CalibrationResult {
   const t0 = performance.now();
