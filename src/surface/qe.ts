@@ -72,6 +72,10 @@ const ACTIVE_SETS: number[][] = (() => {
 })();
 
 const NO_SET: number[] = [];
+/** No active set (no hint; no KKT point found). -1 is the unconstrained solve, i >= 0 ACTIVE_SETS[i]. */
+const NONE = -2;
+/** The active set of solveInner's last KKT point: a warm start for the next, neighbouring cell. */
+let lastActiveSet = NONE;
 
 // Scratch for the KKT solves (at most 6 x 7 augmented).
 const M = new Float64Array(6 * 7);
@@ -116,9 +120,12 @@ function solveAugmented(n: number): boolean {
 
 /**
  * The exact minimiser of sum w_i (a + d y_i + c z_i - W_i)^2 over the constraint polytope.
- * `maxSlope` is Lee's bound L on the wing slopes of w (2; Infinity drops it).
+ * `maxSlope` is Lee's bound L on the wing slopes of w (2; Infinity drops it). `hint`: an active
+ * set to try first (the grid passes the previous sigma's: neighbouring cells mostly share theirs,
+ * so one KKT solve instead of a walk through the enumeration); a KKT point is the unique
+ * minimiser whichever set finds it.
  */
-export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope = 2, out?: InnerSolution): InnerSolution {
+export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope = 2, out?: InnerSolution, hint?: number): InnerSolution {
   const res = out ?? { f: 0, a: 0, d: 0, c: 0 };
   // H (3x3 symmetric) and h; a tiny ridge keeps H invertible for degenerate data (< 3 distinct k).
   const ridge = 1e-14 * (S.s1 + S.syy + S.szz);
@@ -133,7 +140,11 @@ export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope =
   const d0 = 1 / Math.sqrt(H00), d1 = 1 / Math.sqrt(H11), d2 = 1 / Math.sqrt(H22);
   const G00 = 1, G01 = H01 * d0 * d1, G02 = H02 * d0 * d2, G11 = 1, G12 = H12 * d1 * d2, G22 = 1;
   const g0 = h0 * d0, g1 = h1 * d1, g2 = h2 * d2;
-  for (let si = -1; si < ACTIVE_SETS.length; si++) {
+  lastActiveSet = NONE;
+  // The hint (a neighbouring cell's active set) first, then every set in order.
+  for (let t = -2; t < ACTIVE_SETS.length; t++) {
+    const si = t === -2 ? (hint ?? NONE) : t;
+    if (t === -2 ? si === NONE : si === hint) continue;
     const act = si < 0 ? NO_SET : ACTIVE_SETS[si];
     const n = 3 + act.length;
     const w = n + 1;
@@ -163,7 +174,10 @@ export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope =
     let kkt = true;
     for (let j = 0; j < act.length; j++) if (SOL[3 + j] < 0) { kkt = false; break; }
     if (f < bestF) { bestF = f; bestA = a; bestD = d; bestC = c; }
-    if (kkt) break; // the global minimiser of the convex QP
+    if (kkt) {
+      lastActiveSet = si;
+      break; // the global minimiser of the convex QP
+    }
   }
   if (bestF === Infinity) {
     // Unreachable for finite data (the origin-ish point a = d = c = 0 is feasible and its set is
@@ -266,11 +280,13 @@ export function evaluateGridBatch(batch: SliceBatch, grid: GridSpec, out?: GridR
     const hi = batch.offsets[s + 1];
     for (let i = 0; i < nm; i++) {
       const m = grid.m[s * nm + i];
+      let hint = NONE;
       for (let j = 0; j < ns; j++) {
         const sigma = grid.sigma[s * ns + j];
         const cell = (s * nm + i) * ns + j;
         accumulateSums(batch.k, batch.w, batch.weight, lo, hi, m, sigma, sums);
-        solveInner(sums, sigma, batch.aMax[s], L, sol);
+        solveInner(sums, sigma, batch.aMax[s], L, sol, hint);
+        hint = lastActiveSet;
         res.f[cell] = sol.f;
         res.adc[3 * cell] = sol.a;
         res.adc[3 * cell + 1] = sol.d;
