@@ -258,12 +258,17 @@ export function accumulateSums(
   return into;
 }
 
-/** V(m, sigma) and its (a, d, c) for quotes [lo, hi) of a batch. */
-export function innerAt(batch: SliceBatch, slice: number, m: number, sigma: number, out?: InnerSolution): InnerSolution {
+/** V(m, sigma) and its (a, d, c) for quotes [lo, hi) of a batch; `hint` as in solveInner. */
+export function innerAt(batch: SliceBatch, slice: number, m: number, sigma: number, out?: InnerSolution, hint?: number): InnerSolution {
   const lo = batch.offsets[slice];
   const hi = batch.offsets[slice + 1];
   accumulateSums(batch.k, batch.w, batch.weight, lo, hi, m, sigma, sums);
-  return solveInner(sums, sigma, batch.aMax[slice], batch.maxSlope ?? 2, out ?? { f: 0, a: 0, d: 0, c: 0 });
+  return solveInner(sums, sigma, batch.aMax[slice], batch.maxSlope ?? 2, out ?? { f: 0, a: 0, d: 0, c: 0 }, hint);
+}
+
+/** The active set of the last solveInner / innerAt KKT point, a `hint` for the next nearby call. */
+export function lastInnerActiveSet(): number {
+  return lastActiveSet;
 }
 
 /** Evaluates the (m, sigma) grid of every slice of the batch: the CPU twin of the grid kernel. */

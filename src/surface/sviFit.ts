@@ -29,7 +29,7 @@
 import { densityG, gridPoints, type CheckGrid } from './arbitrage.js';
 import { lmBox } from './lmBox.js';
 import { nelderMead } from './nelderMead.js';
-import { evaluateGridBatch, innerAt, innerToRaw, type GridResult, type GridSpec, type SliceBatch } from './qe.js';
+import { evaluateGridBatch, innerAt, innerToRaw, lastInnerActiveSet, type GridResult, type GridSpec, type SliceBatch } from './qe.js';
 import type { SliceData } from './slices.js';
 import { sviDerivs, sviFromArray, sviW, type SviRaw } from './svi.js';
 
@@ -420,7 +420,13 @@ export function fitSviSlices(slices: readonly SliceData[], o: SviFitOptions = {}
     for (const [ci, cj] of cells) {
       const m0 = grid.m[b * nm + ci];
       const s0 = grid.sigma[b * ns + cj];
-      const V = (x: Float64Array) => innerAt(batch, b, x[0], Math.exp(x[1])).f;
+      // Nelder-Mead's points are near each other: each QP starts from the last one's active set.
+      let hint: number | undefined;
+      const V = (x: Float64Array) => {
+        const f = innerAt(batch, b, x[0], Math.exp(x[1]), undefined, hint).f;
+        hint = lastInnerActiveSet();
+        return f;
+      };
       const stepM = (box.mHi - box.mLo) / (nm - 1);
       const stepS = Math.log(box.sHi / box.sLo) / (ns - 1);
       const r = nelderMead(V, [m0, Math.log(s0)], {
