@@ -114,7 +114,8 @@ export async function evaluateGridBatchGpu(ctx: GpuContext, batch: SliceBatch, g
       for (let c = 0; c < per; c++) {
         const src = 4 * ((s - from) * per + c);
         const dst = s * per + c;
-        res.f[dst] = raw[src] * fs;
+        // f32 overflow (quotes absurdly far from m) ranks a cell last, never as a NaN.
+        res.f[dst] = Number.isFinite(raw[src]) ? raw[src] * fs : Infinity;
         res.adc[3 * dst] = raw[src + 1] * scaleW[s];
         res.adc[3 * dst + 1] = raw[src + 2] * scaleW[s];
         res.adc[3 * dst + 2] = raw[src + 3] * scaleW[s];
