@@ -41,10 +41,10 @@ function buffers(ctx: GpuContext): Buffers {
   return b;
 }
 
-/** Consecutive slice ranges [from, to) whose cells and quotes each fit one storage binding. */
-function chunks(ctx: GpuContext, batch: SliceBatch, perSlice: number): Array<[number, number]> {
+/** Consecutive slice ranges [from, to) whose cells and quotes each fit one storage binding (and `cellLimit`). */
+function chunks(ctx: GpuContext, batch: SliceBatch, perSlice: number, cellLimit = Infinity): Array<[number, number]> {
   const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-  const maxCells = Math.floor(maxBytes / SviGridCellRecord.size);
+  const maxCells = Math.min(cellLimit, Math.floor(maxBytes / SviGridCellRecord.size));
   const maxQuotes = Math.floor(maxBytes / SviGridQuoteRecord.size);
   const S = batch.offsets.length - 1;
   const out: Array<[number, number]> = [];
@@ -58,8 +58,13 @@ function chunks(ctx: GpuContext, batch: SliceBatch, perSlice: number): Array<[nu
   return out;
 }
 
+export interface GridGpuOptions {
+  /** Most cells per dispatch (default: what one storage binding holds); whole slices per dispatch, at least one. */
+  maxCellsPerDispatch?: number;
+}
+
 /** evaluateGridBatch on WebGPU (f32 kernel, f64 scaling): same inputs, same result layout. */
-export async function evaluateGridBatchGpu(ctx: GpuContext, batch: SliceBatch, grid: GridSpec, out?: GridResult): Promise<GridResult> {
+export async function evaluateGridBatchGpu(ctx: GpuContext, batch: SliceBatch, grid: GridSpec, out?: GridResult, opts: GridGpuOptions = {}): Promise<GridResult> {
   const S = batch.offsets.length - 1;
   const { nm, ns } = grid;
   if (grid.m.length !== S * nm) throw new RangeError(`grid.m has length ${grid.m.length}, expected ${S} x ${nm}`);
@@ -78,7 +83,7 @@ export async function evaluateGridBatchGpu(ctx: GpuContext, batch: SliceBatch, g
   }
   const kernel = await getKernel(ctx, SVI_GRID_SHADER, 'grid');
   const b = buffers(ctx);
-  for (const [from, to] of chunks(ctx, batch, per)) {
+  for (const [from, to] of chunks(ctx, batch, per, opts.maxCellsPerDispatch)) {
     const q0 = batch.offsets[from], q1 = batch.offsets[to];
     const flat = new Float64Array(3 * (q1 - q0));
     for (let s = from; s < to; s++) {

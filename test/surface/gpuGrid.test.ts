@@ -85,6 +85,17 @@ describe.skipIf(!hasGpu)('SVI grid kernel (WGSL f32) vs the f64 twin', () => {
     expect(worstW).toBeLessThan(1e-3);
   });
 
+  it('a batch split over several dispatches (whole slices each) gives the one-dispatch values exactly', async () => {
+    const slices = randomSlices(7);
+    const { batch, grid } = sviGridProblem(slices);
+    const one = await evaluateGridBatchGpu(gpu!, batch, grid);
+    const per = grid.nm * grid.ns;
+    // 2.5 slices' cells per dispatch -> 2 slices each, 4 dispatches.
+    const split = await evaluateGridBatchGpu(gpu!, batch, grid, undefined, { maxCellsPerDispatch: Math.floor(2.5 * per) });
+    expect(Array.from(split.f)).toEqual(Array.from(one.f));
+    expect(Array.from(split.adc)).toEqual(Array.from(one.adc));
+  });
+
   it('BTC 2026-01-05 slices: the same', async () => {
     const text = readFileSync(new URL('../../data/deribit-btc-eth-snapshot-2026-01-05/deribit_options_snapshot_20260105T153329Z.csv', import.meta.url), 'utf8');
     const slices = prepareSlices(normalize(text, { underlying: 'BTC' }).quotes).slices.filter((s) => s.k.length >= 5);
