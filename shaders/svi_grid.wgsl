@@ -1,6 +1,6 @@
 // Quasi-explicit SVI grid (Zeliade 2009) for many slices in one dispatch: the f32 twin of
-// src/surface/qe.ts evaluateGridBatch (read its comment for the maths). One invocation per cell
-// (slice s, m_i, sigma_j): ten weighted sums over the slice's quotes, the exact 3-variable QP
+// src/surface/qe.ts evaluateGridBatch (read its comment for the maths). One invocation per grid
+// row (slice s, m_i), its cells sigma_j in turn; per cell: ten weighted sums over the slice's quotes, the exact 3-variable QP
 // by active-set enumeration (the unconstrained solve, then every set of 1-3 of the 7
 // constraints, stopping at the first KKT point), then V = sum w (w_model - W)^2 from a second
 // pass over the quotes (not from the sums: the expanded quadratic cancels to nothing in f32 near
@@ -71,6 +71,10 @@ var<private> SWW: f32;
 var<private> FEAS_TOL: f32;
 var<private> BEST_F: f32;
 var<private> BEST_X: vec3<f32>;
+// The active set of the last KKT point (LAST_NA = NO_HINT: none), the next cell's first try.
+const NO_HINT: u32 = 99u;
+var<private> LAST_ACT: vec3<u32>;
+var<private> LAST_NA: u32;
 
 // Gaussian elimination with partial pivoting of the n x (n + 1) system in KM; false if singular.
 fn solve_aug(n: u32) -> bool {
@@ -154,6 +158,8 @@ fn try_set(act: vec3<u32>, na: u32) -> bool {
   for (var j = 0u; j < na; j++) {
     if (SOL[3u + j] < 0.0) { return false; }
   }
+  LAST_ACT = act;
+  LAST_NA = na;
   return true;
 }
 
@@ -170,14 +176,21 @@ fn basis(y: f32) -> vec2<f32> {
   return vec2<f32>(u, 1.0 / u);
 }
 
+// One invocation per grid row (slice s, m_i): the cells of increasing sigma in turn, each QP
+// tried first with the previous cell's active set (qe.ts evaluateGridBatch does the same): a KKT
+// point is the unique minimiser whichever set finds it, and neighbours mostly share their set.
 @compute @workgroup_size(WG)
 fn grid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let cell = gid.x + gid.y * nwg.x * WG;
-  if (cell >= hdr.cells) { return; }
-  let per = hdr.nm * hdr.ns;
-  let s = cell / per;
-  let i = (cell % per) / hdr.ns;
-  let j = cell % hdr.ns;
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= hdr.slices * hdr.nm) { return; }
+  LAST_NA = NO_HINT;
+  for (var j = 0u; j < hdr.ns; j++) {
+    grid_cell(row / hdr.nm, row % hdr.nm, j, LAST_ACT, LAST_NA);
+  }
+}
+
+fn grid_cell(s: u32, i: u32, j: u32, hint_act: vec3<u32>, hint_na: u32) {
+  let cell = (s * hdr.nm + i) * hdr.ns + j;
   let sl = slices[s];
   let m = gm[s * hdr.nm + i];
   let sigma = gsigma[s * hdr.ns + j];
@@ -224,7 +237,10 @@ fn grid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
   // Active sets by size, each in increasing index order (qe.ts ACTIVE_SETS); without Lee's bound
   // the sets holding constraints 2 or 3 are skipped (qe.ts: their beta is -1e300, never active).
-  var done = try_set(vec3<u32>(0u), 0u);
+  LAST_NA = NO_HINT;
+  var done = false;
+  if (hint_na != NO_HINT) { done = try_set(hint_act, hint_na); }
+  if (!done) { done = try_set(vec3<u32>(0u), 0u); }
   for (var a = 0u; a < 7u && !done; a++) {
     if (!lee && (a == 2u || a == 3u)) { continue; }
     done = try_set(vec3<u32>(a, 0u, 0u), 1u);

@@ -111,7 +111,7 @@ export async function evaluateGridBatchGpu(ctx: GpuContext, batch: SliceBatch, g
         gsigma: b.sigma.write(Float32Array.from(grid.sigma.subarray(from * ns, to * ns))),
         cells: b.cells.ensure(bytes),
       },
-      workgroupGrid(ctx, cells, WORKGROUP_SIZE),
+      workgroupGrid(ctx, (to - from) * nm, WORKGROUP_SIZE),
     );
     const raw = new Float32Array(await readBuffer(ctx, b.cells.buffer!, bytes));
     for (let s = from; s < to; s++) {
