@@ -22,8 +22,9 @@
  *
  * The reduced objective V(m, sigma) = min over (a, d, c) is then searched over (m, sigma):
  * `evaluateGridBatch` evaluates a grid for MANY slices at once from one flat layout, the f64 CPU
- * twin of a later WebGPU kernel (one invocation per (slice, m, sigma) cell: a loop over the
- * slice's quotes accumulating 9 weighted sums, then `solveInner`).
+ * twin of shaders/svi_grid.wgsl (gpuGrid.ts): per (slice, m) row, its sigma cells in turn, each a
+ * loop over the slice's quotes accumulating 10 weighted sums, then `solveInner` warm-started from
+ * the previous cell's active set.
  */
 
 /** Sufficient statistics of one (slice, m, sigma): weighted sums over the slice's quotes. */
