@@ -14,7 +14,7 @@
  * `stderr` only for black (sandwich errors of the weighted means), null for global surface
  * parameters.
  */
-import { silentLogger, type Backend } from '../backends/backend.js';
+import { runOnBackend, selectBackend, silentLogger, type Backend } from '../backends/backend.js';
 import { sliceEngine, type SliceFitOptions, type SliceQuote } from '../engines/registry.js';
 import type { SliceModel } from '../models/types.js';
 import { blackFlatModel } from '../models/slice.js';
@@ -33,10 +33,11 @@ export type SliceCalibrateOptions = SliceFitOptions;
 type Quote = CalibrationQuote & { expiry?: string; venue?: string; timestamp?: string };
 
 /**
- * A slice model's fit in calibrate's JSON shape, synchronously (no backend: CPU f64). The engine
- * is the model's slice engine in the registry.
+ * A slice model's fit in calibrate's JSON shape, synchronously (CPU f64). The engine is the
+ * model's slice engine in the registry; `backend` is the result's `backend`: 'webgpu' when
+ * `options` carry a stage the engine ran there (calibrateSlices).
  */
-export function fitSliceModel(model: SliceModel, quotes: readonly Quote[], options: SliceFitOptions = {}): CalibrationResult {
+export function fitSliceModel(model: SliceModel, quotes: readonly Quote[], options: SliceFitOptions = {}, backend: 'cpu' | 'webgpu' = 'cpu'): CalibrationResult {
   const t0 = performance.now();
   if (quotes.length === 0) throw new CalibrationInputError('no quotes to calibrate to (empty quote set)');
   const engine = sliceEngine(model);
@@ -51,7 +52,7 @@ export function fitSliceModel(model: SliceModel, quotes: readonly Quote[], optio
     if (e instanceof SurfaceInputError || e instanceof RangeError) throw new CalibrationInputError(`${model.name} fit: ${e.message.replace(/^black fit: /, '')}`);
     throw e;
   }
-  return sliceResult(model, quotes, fit, (performance.now() - t0) / 1000);
+  return sliceResult(model, quotes, fit, (performance.now() - t0) / 1000, backend);
 }
 
 /** The flat-vol-per-expiry fit ('black') in calibrate's JSON shape (moved here from src/demo). */
@@ -59,7 +60,7 @@ export function fitBlackFlat(quotes: readonly Quote[]): CalibrationResult {
   return fitSliceModel(blackFlatModel, quotes);
 }
 
-function sliceResult(model: SliceModel, quotes: readonly Quote[], fit: SliceModelFit, seconds: number): CalibrationResult {
+function sliceResult(model: SliceModel, quotes: readonly Quote[], fit: SliceModelFit, seconds: number, backend: 'cpu' | 'webgpu'): CalibrationResult {
   const byRow = new Map(quotes.map((q) => [q.row, q]));
   let se = 0, np = 0, sp = 0, npr = 0;
   const residuals: CalibrationResult['residuals'] = [];
@@ -95,7 +96,7 @@ function sliceResult(model: SliceModel, quotes: readonly Quote[], fit: SliceMode
     evaluations: fit.evaluations,
     route: fit.route,
     converged: fit.converged,
-    backend: 'cpu',
+    backend,
     seconds,
     quotes: { used: residuals.length, excluded: [...fit.excluded].sort((a, b) => a.row - b.row) },
     residuals,
@@ -118,8 +119,10 @@ function sliceResult(model: SliceModel, quotes: readonly Quote[], fit: SliceMode
 
 /**
  * calibrate()'s slice path: checks the options that mean nothing for a slice model, then fits.
- * Slice fits run on the CPU whatever the backend asked for (no WGSL kernel yet), and say so
- * when WebGPU was asked for by name.
+ * WebGPU asked for by name (or as a selected backend): a model whose slice engine has a WebGPU
+ * stage (svi: the quasi-explicit grid, svi_grid.wgsl) runs it there and the rest in f64 on the
+ * CPU, `backend: 'webgpu'` in the result (a GPU failure finishes on the CPU and says so); other
+ * slice models are fitted on the CPU and the log says so. `auto` does not start a device.
  */
 export async function calibrateSlices(quotes: readonly CalibrationQuote[], opts: CalibrateOptions & { model: SliceModel }): Promise<CalibrationResult> {
   const model = opts.model;
@@ -133,8 +136,18 @@ export async function calibrateSlices(quotes: readonly CalibrationQuote[], opts:
   if ((opts.route ?? 'auto') !== 'auto') refuse(`its fit has one route; '${opts.route}' is not available`);
   if (opts.bounds && Object.keys(opts.bounds).length) refuse('parameter bounds are not available');
   if (opts.constraints === 'penalty') refuse('the constraint penalty (--feller) applies to process models');
-  const asked = typeof opts.backend === 'object' ? (opts.backend as Backend).name : opts.backend;
-  if (asked === 'webgpu') log(`${model.name}: slice models are fitted on the CPU in f64 (no WebGPU kernel yet)`);
+  const given = typeof opts.backend === 'object' ? (opts.backend as Backend) : undefined;
+  const asked = given ? given.name : opts.backend;
+  const options = opts.slices ?? {};
+  if (quotes.length === 0) return fitSliceModel(model, quotes, options);
+  const engine = sliceEngine(model);
+  if (asked === 'webgpu' && engine.gpuStage && engine.capabilities(model).gpu) {
+    const backend = given ?? (await selectBackend('webgpu', log));
+    const stage = engine.gpuStage.bind(engine);
+    const { value, backend: where } = await runOnBackend(backend, `${model.name} grid stage`, (gpu) => stage(model, quotes as readonly SliceQuote[], options, gpu), () => options, log);
+    return fitSliceModel(model, quotes, value, where);
+  }
+  if (asked === 'webgpu') log(`${model.name}: fitted on the CPU in f64 (its slice engine has no WebGPU kernel)`);
   // No backend is selected: resolving 'auto' would only start a GPU device the fit does not use.
-  return fitSliceModel(model, quotes, opts.slices ?? {});
+  return fitSliceModel(model, quotes, options);
 }

@@ -1,8 +1,9 @@
 /**
  * `volfit price --model localvol --surface fit.json --engine mc [--paths --steps --seed]
  * (--expiry T --strikes K,... [--type] [--spot --rate --div] | --input quotes.csv) [--json]`:
- * vanilla prices under the Dupire local volatility of a fitted surface, by the local-vol Monte
- * Carlo engine (src/engines/mc/localvol.ts). Same flags and output as `price --engine mc`
+ * vanilla prices under the Dupire local volatility of a fitted surface, by the engine of that
+ * name in the registry's LOCAL_VOL_ENGINES (src/engines/registry.ts: the local-vol Monte Carlo,
+ * src/engines/mc/localvol.ts). Same flags and output as `price --engine mc`
  * (JSON {"backend", "model": "localvol", "prices", "ivs", "stderr"}), plus --surface; --params
  * is not used (the surface is the model).
  *
@@ -16,8 +17,8 @@ import { readQuotesToPrice } from './commands/price.js';
 import { selectBackend, stderrLogger } from '../backends/backend.js';
 import { impliedVolatility } from '../engines/black/impliedVol.js';
 import { MC_CLI_DEFAULTS } from '../engines/mc/index.js';
-import { createLocalVolPricer } from '../engines/mc/localvol.js';
 import { quoteSetOf, type QuoteSet } from '../engines/pricer.js';
+import { LOCAL_VOL_ENGINES, localVolEngine, type LocalVolEngine } from '../engines/registry.js';
 import { LocalVolError } from '../surface/types.js';
 import { readSurfaceFlag } from './commands/localvol.js';
 import { UserError } from './errors.js';
@@ -66,7 +67,13 @@ function readQuoteFile(path: string, o: PriceLocalVolFlags): QuoteSet {
 export async function priceLocalVol(o: PriceLocalVolFlags): Promise<void> {
   if (o.out !== undefined) checkOutputFile('--out', o.out, [{ flag: '--input', path: o.input }, { flag: '--surface', path: o.surface }]);
   if (o.params !== undefined) throw new UserError('--params is not used with --model localvol: the fitted surface (--surface) is the model');
-  if (o.engine !== 'mc') throw new UserError(`--model localvol prices by Monte Carlo only: add --engine mc (got --engine ${o.engine})`);
+  let engine: LocalVolEngine;
+  try {
+    engine = localVolEngine(o.engine ?? '');
+  } catch {
+    const names = LOCAL_VOL_ENGINES.map((e) => e.name);
+    throw new UserError(`--model localvol prices by Monte Carlo only: add --engine ${names.join(' or --engine ')} (got --engine ${o.engine})`);
+  }
   const fit = readSurfaceFlag(o.surface);
   const paths = parseIntegerFlag('--paths', o.paths ?? String(MC_CLI_DEFAULTS.paths), 1, 2 ** 31);
   const steps = parseIntegerFlag('--steps', o.steps ?? String(MC_CLI_DEFAULTS.steps), 1, 100_000);
@@ -100,7 +107,7 @@ export async function priceLocalVol(o: PriceLocalVolFlags): Promise<void> {
   const backend = await selectBackend((o.backend ?? 'auto') as 'auto' | 'webgpu' | 'cpu');
   let pricer;
   try {
-    pricer = createLocalVolPricer(fit.surface, quotes, backend, { paths, steps, seed, antithetic: MC_CLI_DEFAULTS.antithetic }, stderrLogger);
+    pricer = engine.create(fit.surface, quotes, backend, { purpose: 'price', log: stderrLogger, mc: { paths, steps, seed, antithetic: MC_CLI_DEFAULTS.antithetic } });
   } catch (e) {
     if (e instanceof LocalVolError) throw new UserError(`--surface ${o.surface}: ${e.message}`);
     if (e instanceof RangeError) throw new UserError(e.message);

@@ -14,15 +14,18 @@
  * Two kinds of engines: process engines build a SurfacePricer (a parameter vector per set, many
  * sets per call: what the optimizers need); slice engines fit a slice model's per-expiry
  * parameters themselves (closed form, or src/surface's fitters) and evaluate a fitted smile, whose
- * price is Black-76 at the smile's vol.
+ * price is Black-76 at the smile's vol. A slice engine may run a batched stage of its fit on
+ * WebGPU (`gpuStage`: the surface engine's SVI grid). Local vol (`volfit price --model localvol
+ * --surface fit.json`) has its own list, LOCAL_VOL_ENGINES: the fitted surface is the model.
  */
 import { silentLogger, type Backend, type Logger } from '../backends/backend.js';
+import type { GpuContext } from '../backends/webgpu/device.js';
 import { isSliceModel, type Model, type SliceModel } from '../models/types.js';
 import { blackParamName, fitFlatVols, type FlatVolQuote } from '../surface/blackFlat.js';
 import type { SurfaceFitOptions } from '../surface/fit.js';
 import { fitSurfaceModel, isSurfaceModel, surfaceFromSlices } from '../surface/modelFit.js';
 import { SviSurface, surfaceIv, type VolSurface } from '../surface/surface.js';
-import type { SliceModelFit, SurfaceQuote } from '../surface/types.js';
+import { SurfaceInputError, type SliceModelFit, type SurfaceQuote } from '../surface/types.js';
 import { hasFourierExtras } from '../models/complex.js';
 import { cosPrices } from './cos/cpu.js';
 import { gpuSupportsModel } from './cos/gpu.js';
@@ -31,6 +34,7 @@ import { createCosPricer, type CosPricerOptions } from './cos/pricer.js';
 import { MC_CALIBRATION_DEFAULTS, MC_CLI_DEFAULTS } from './mc/index.js';
 import { mcSupportsModel, type McOptions } from './mc/plan.js';
 import { createMcPricer } from './mc/pricer.js';
+import { createLocalVolPricer, type LocalVolMcPricer } from './mc/localvol.js';
 import type { PricerFactory, PricerHooks, QuoteSet, SurfacePricer } from './pricer.js';
 
 export type EngineName = 'cos' | 'mc' | 'black' | 'surface';
@@ -127,6 +131,11 @@ export interface SliceEngine extends EngineBase {
    * in total variance between expiries). Throws a RangeError naming what is missing.
    */
   surface(model: SliceModel, fit: SliceFitData, expiries?: readonly ExpiryRef[]): VolSurface;
+  /**
+   * Where `capabilities(model).gpu`: runs the fit's batched stage on WebGPU and returns the
+   * options under which `fit` continues from it (in f64 on the CPU).
+   */
+  gpuStage?(model: SliceModel, quotes: readonly SliceQuote[], options: SliceFitOptions, gpu: GpuContext): Promise<SliceFitOptions>;
 }
 
 export type Engine = ProcessEngine | SliceEngine;
@@ -208,9 +217,9 @@ const surface: SliceEngine = {
   name: 'surface',
   kind: 'slice',
   models: ['svi', 'ssvi', 'essvi'],
-  description: 'SVI per expiry, SSVI and eSSVI surfaces (src/surface: fitSurface, CPU f64) with arbitrage checks',
+  description: 'SVI per expiry, SSVI and eSSVI surfaces (src/surface: fitSurface, f64; the SVI grid stage on WebGPU: svi_grid.wgsl) with arbitrage checks',
   supports: (model) => isSliceModel(model) && isSurfaceModel(model.name),
-  capabilities: () => ({ gradient: false, gpu: false, stochastic: false, slices: true, exactCpu: true }),
+  capabilities: (model) => ({ gradient: false, gpu: model.name === 'svi', stochastic: false, slices: true, exactCpu: true }),
   fit(model, quotes, options = {}) {
     if (!isSurfaceModel(model.name)) throw new RangeError(`the surface engine does not fit ${model.name}`);
     return fitSurfaceModel(quotes, { ...options.surface, model: model.name, arbitrageFree: options.arbitrageFree ?? model.slice.arbitrageFreeDefault });
@@ -220,7 +229,56 @@ const surface: SliceEngine = {
     return (k, T) => surfaceIv(s, k, T);
   },
   surface: (model, fit) => surfaceOf(model, fit),
+  async gpuStage(model, quotes, options, gpu) {
+    if (model.name !== 'svi') throw new RangeError(`the surface engine has no WebGPU stage for ${model.name}`);
+    const { sviGridValuesGpu } = await import('../surface/gpuGrid.js');
+    const surfaceOpts = options.surface ?? {};
+    try {
+      const gridValues = await sviGridValuesGpu(gpu, quotes, { ...surfaceOpts, model: 'svi' });
+      return { ...options, surface: { ...surfaceOpts, svi: { ...surfaceOpts.svi, gridValues } } };
+    } catch (e) {
+      // Unusable quotes are the data's fault, not the GPU's: the fit says so, as on the CPU.
+      if (e instanceof SurfaceInputError) return options;
+      throw e;
+    }
+  },
 };
+
+/**
+ * An engine that prices vanillas under the Dupire local volatility of a fitted surface (`volfit
+ * price --model localvol --surface fit.json`): the surface is the model, there is no parameter
+ * vector.
+ */
+export interface LocalVolEngine {
+  readonly name: EngineName;
+  readonly description: string;
+  capabilities(): EngineCapabilities;
+  /**
+   * The pricer of `quotes` under the local vol of `surface`, built at once: bad options or quotes
+   * are a RangeError, a surface with arbitrage inside the simulation grid a LocalVolError.
+   */
+  create(surface: VolSurface, quotes: QuoteSet, backend: Backend, options?: EngineOptions): LocalVolMcPricer;
+}
+
+const localVolMc: LocalVolEngine = {
+  name: 'mc',
+  description: 'local-volatility Monte Carlo (log-Euler with Richardson, the Heston engine\'s Philox and controls), WGSL on WebGPU and an f64 CPU twin',
+  capabilities: () => ({ gradient: false, gpu: true, stochastic: true, slices: false, exactCpu: false }),
+  create: (surface, quotes, backend, options = {}) => {
+    const defaults = options.purpose === 'price' ? MC_CLI_DEFAULTS : MC_CALIBRATION_DEFAULTS;
+    return createLocalVolPricer(surface, quotes, backend, { ...defaults, ...options.mc }, options.log ?? silentLogger);
+  },
+};
+
+/** The engines that price local vol from a fitted surface. */
+export const LOCAL_VOL_ENGINES: readonly LocalVolEngine[] = [localVolMc];
+
+/** The local-vol engine called `name`; a RangeError names those there are otherwise. */
+export function localVolEngine(name: string): LocalVolEngine {
+  const e = LOCAL_VOL_ENGINES.find((x) => x.name === name);
+  if (!e) throw new RangeError(`local vol is priced by ${LOCAL_VOL_ENGINES.map((x) => x.name).join(', ')} only, not by ${name}`);
+  return e;
+}
 
 /** Every engine, in order of preference (a model's default engine is the first that supports it). */
 export const ENGINES: readonly Engine[] = [cos, mc, black, surface];

@@ -31,7 +31,7 @@ export interface SurfaceFitOptions extends PrepareOptions {
   /** k grid of the arbitrage checks (default: the quoted k range widened by half its width, at least [-1, 1], 1001 points). */
   checkGrid?: CheckGrid;
   /** SVI grid and starts. */
-  svi?: Pick<SviFitOptions, 'grid' | 'starts'>;
+  svi?: Pick<SviFitOptions, 'grid' | 'starts' | 'gridValues'>;
 }
 
 export interface SurfaceFit {

@@ -22,5 +22,6 @@ export { densityG, arbitrageReport, butterflyViolations, calendarViolations, lee
 export { localVariance, localVol, localVolGrid, type LocalVolGrid } from './dupire.js';
 export { prepareSlices, type PrepareOptions, type CabinetOptions, type Weighting, type SliceData } from './slices.js';
 export { solveInner, evaluateGridBatch, accumulateSums, innerAt, innerToRaw, type SliceBatch, type GridSpec, type GridResult, type InnerSums } from './qe.js';
-export { fitSviSlices, polishSlice, type SviFitOptions, type SviSliceFit } from './sviFit.js';
+export { evaluateGridBatchGpu, sviGridValuesGpu } from './gpuGrid.js';
+export { fitSviSlices, polishSlice, sviGridProblem, type SviFitOptions, type SviSliceFit } from './sviFit.js';
 export { fitSsvi, fitEssvi, essviStartFromSsvi, type SsviFitResult, type EssviFitResult } from './ssviFit.js';

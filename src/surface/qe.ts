@@ -22,8 +22,9 @@
  *
  * The reduced objective V(m, sigma) = min over (a, d, c) is then searched over (m, sigma):
  * `evaluateGridBatch` evaluates a grid for MANY slices at once from one flat layout, the f64 CPU
- * twin of a later WebGPU kernel (one invocation per (slice, m, sigma) cell: a loop over the
- * slice's quotes accumulating 9 weighted sums, then `solveInner`).
+ * twin of shaders/svi_grid.wgsl (gpuGrid.ts): per (slice, m) row, its sigma cells in turn, each a
+ * loop over the slice's quotes accumulating 10 weighted sums, then `solveInner` warm-started from
+ * the previous cell's active set.
  */
 
 /** Sufficient statistics of one (slice, m, sigma): weighted sums over the slice's quotes. */
@@ -71,6 +72,12 @@ const ACTIVE_SETS: number[][] = (() => {
   return sets;
 })();
 
+const NO_SET: number[] = [];
+/** No active set (no hint; no KKT point found). -1 is the unconstrained solve, i >= 0 ACTIVE_SETS[i]. */
+const NONE = -2;
+/** The active set of solveInner's last KKT point: a warm start for the next, neighbouring cell. */
+let lastActiveSet = NONE;
+
 // Scratch for the KKT solves (at most 6 x 7 augmented).
 const M = new Float64Array(6 * 7);
 const SOL = new Float64Array(6);
@@ -114,9 +121,12 @@ function solveAugmented(n: number): boolean {
 
 /**
  * The exact minimiser of sum w_i (a + d y_i + c z_i - W_i)^2 over the constraint polytope.
- * `maxSlope` is Lee's bound L on the wing slopes of w (2; Infinity drops it).
+ * `maxSlope` is Lee's bound L on the wing slopes of w (2; Infinity drops it). `hint`: an active
+ * set to try first (the grid passes the previous sigma's: neighbouring cells mostly share theirs,
+ * so one KKT solve instead of a walk through the enumeration); a KKT point is the unique
+ * minimiser whichever set finds it.
  */
-export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope = 2, out?: InnerSolution): InnerSolution {
+export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope = 2, out?: InnerSolution, hint?: number): InnerSolution {
   const res = out ?? { f: 0, a: 0, d: 0, c: 0 };
   // H (3x3 symmetric) and h; a tiny ridge keeps H invertible for degenerate data (< 3 distinct k).
   const ridge = 1e-14 * (S.s1 + S.syy + S.szz);
@@ -126,22 +136,17 @@ export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope =
   BETA[0] = 0; BETA[1] = 0; BETA[2] = -L; BETA[3] = -L; BETA[4] = 0; BETA[5] = 0; BETA[6] = -aMax;
   const feasTol = 1e-12 * (Math.abs(aMax) + (Number.isFinite(maxSlope) ? L : 0) + 1e-300);
   let bestF = Infinity, bestA = 0, bestD = 0, bestC = 0;
-  const objective = (a: number, d: number, c: number) =>
-    a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
-  const feasible = (a: number, d: number, c: number) => {
-    for (let i = 0; i < NC; i++) {
-      const r = A_ROWS[i];
-      if (r[0] * a + r[1] * d + r[2] * c - BETA[i] < -feasTol) return false;
-    }
-    return true;
-  };
   // Jacobi scaling x = D u (unit diagonal of H) and unit-norm constraint rows keep the KKT
   // matrices well conditioned whatever the units of y (sigma can be 1e-3 of the k range).
   const d0 = 1 / Math.sqrt(H00), d1 = 1 / Math.sqrt(H11), d2 = 1 / Math.sqrt(H22);
   const G00 = 1, G01 = H01 * d0 * d1, G02 = H02 * d0 * d2, G11 = 1, G12 = H12 * d1 * d2, G22 = 1;
   const g0 = h0 * d0, g1 = h1 * d1, g2 = h2 * d2;
-  for (let si = -1; si < ACTIVE_SETS.length; si++) {
-    const act = si < 0 ? [] : ACTIVE_SETS[si];
+  lastActiveSet = NONE;
+  // The hint (a neighbouring cell's active set) first, then every set in order.
+  for (let t = -2; t < ACTIVE_SETS.length; t++) {
+    const si = t === -2 ? (hint ?? NONE) : t;
+    if (t === -2 ? si === NONE : si === hint) continue;
+    const act = si < 0 ? NO_SET : ACTIVE_SETS[si];
     const n = 3 + act.length;
     const w = n + 1;
     M.fill(0, 0, n * w);
@@ -153,21 +158,27 @@ export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope =
       const r = A_ROWS[act[j]];
       const b0 = r[0] * d0, b1 = r[1] * d1, b2 = r[2] * d2;
       const nr = 1 / Math.sqrt(b0 * b0 + b1 * b1 + b2 * b2);
-      const row = [b0 * nr, b1 * nr, b2 * nr];
-      for (let q = 0; q < 3; q++) {
-        M[q * w + 3 + j] = -row[q];
-        M[(3 + j) * w + q] = row[q];
-      }
+      const u0 = b0 * nr, u1 = b1 * nr, u2 = b2 * nr;
+      M[3 + j] = -u0; M[w + 3 + j] = -u1; M[2 * w + 3 + j] = -u2;
+      M[(3 + j) * w] = u0; M[(3 + j) * w + 1] = u1; M[(3 + j) * w + 2] = u2;
       M[(3 + j) * w + n] = BETA[act[j]] * nr;
     }
     if (!solveAugmented(n)) continue;
     const a = SOL[0] * d0, d = SOL[1] * d1, c = SOL[2] * d2;
-    if (!feasible(a, d, c)) continue;
-    const f = objective(a, d, c);
+    let feasible = true;
+    for (let i = 0; i < NC; i++) {
+      const r = A_ROWS[i];
+      if (r[0] * a + r[1] * d + r[2] * c - BETA[i] < -feasTol) { feasible = false; break; }
+    }
+    if (!feasible) continue;
+    const f = a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
     let kkt = true;
     for (let j = 0; j < act.length; j++) if (SOL[3 + j] < 0) { kkt = false; break; }
     if (f < bestF) { bestF = f; bestA = a; bestD = d; bestC = c; }
-    if (kkt) break; // the global minimiser of the convex QP
+    if (kkt) {
+      lastActiveSet = si;
+      break; // the global minimiser of the convex QP
+    }
   }
   if (bestF === Infinity) {
     // Unreachable for finite data (the origin-ish point a = d = c = 0 is feasible and its set is
@@ -248,12 +259,17 @@ export function accumulateSums(
   return into;
 }
 
-/** V(m, sigma) and its (a, d, c) for quotes [lo, hi) of a batch. */
-export function innerAt(batch: SliceBatch, slice: number, m: number, sigma: number, out?: InnerSolution): InnerSolution {
+/** V(m, sigma) and its (a, d, c) for quotes [lo, hi) of a batch; `hint` as in solveInner. */
+export function innerAt(batch: SliceBatch, slice: number, m: number, sigma: number, out?: InnerSolution, hint?: number): InnerSolution {
   const lo = batch.offsets[slice];
   const hi = batch.offsets[slice + 1];
   accumulateSums(batch.k, batch.w, batch.weight, lo, hi, m, sigma, sums);
-  return solveInner(sums, sigma, batch.aMax[slice], batch.maxSlope ?? 2, out ?? { f: 0, a: 0, d: 0, c: 0 });
+  return solveInner(sums, sigma, batch.aMax[slice], batch.maxSlope ?? 2, out ?? { f: 0, a: 0, d: 0, c: 0 }, hint);
+}
+
+/** The active set of the last solveInner / innerAt KKT point, a `hint` for the next nearby call. */
+export function lastInnerActiveSet(): number {
+  return lastActiveSet;
 }
 
 /** Evaluates the (m, sigma) grid of every slice of the batch: the CPU twin of the grid kernel. */
@@ -270,11 +286,13 @@ export function evaluateGridBatch(batch: SliceBatch, grid: GridSpec, out?: GridR
     const hi = batch.offsets[s + 1];
     for (let i = 0; i < nm; i++) {
       const m = grid.m[s * nm + i];
+      let hint = NONE;
       for (let j = 0; j < ns; j++) {
         const sigma = grid.sigma[s * ns + j];
         const cell = (s * nm + i) * ns + j;
         accumulateSums(batch.k, batch.w, batch.weight, lo, hi, m, sigma, sums);
-        solveInner(sums, sigma, batch.aMax[s], L, sol);
+        solveInner(sums, sigma, batch.aMax[s], L, sol, hint);
+        hint = lastActiveSet;
         res.f[cell] = sol.f;
         res.adc[3 * cell] = sol.a;
         res.adc[3 * cell + 1] = sol.d;

@@ -29,7 +29,7 @@
 import { densityG, gridPoints, type CheckGrid } from './arbitrage.js';
 import { lmBox } from './lmBox.js';
 import { nelderMead } from './nelderMead.js';
-import { evaluateGridBatch, innerAt, innerToRaw, type GridSpec, type SliceBatch } from './qe.js';
+import { evaluateGridBatch, innerAt, innerToRaw, lastInnerActiveSet, type GridResult, type GridSpec, type SliceBatch } from './qe.js';
 import type { SliceData } from './slices.js';
 import { sviDerivs, sviFromArray, sviW, type SviRaw } from './svi.js';
 
@@ -49,6 +49,11 @@ export interface SviFitOptions {
    * arbitrage-free eSSVI fit); called only when the unconstrained slices have a violation.
    */
   admissibleStarts?: () => readonly SviRaw[] | undefined;
+  /**
+   * The grid stage's values, evaluated elsewhere (on WebGPU: gpuGrid.ts) for exactly
+   * `sviGridProblem(slices, options)`; computed here by the f64 twin when absent.
+   */
+  gridValues?: GridResult;
 }
 
 export interface SviSliceFit {
@@ -382,18 +387,28 @@ function fallbackFit(s: SliceData): SviSliceFit {
 }
 
 /**
+ * The quasi-explicit grid stage of `fitSviSlices`: the slices with at least 5 quotes (`full`,
+ * with their index among `slices`), their batch and their (m, sigma) grid.
+ */
+export function sviGridProblem(slices: readonly SliceData[], o: Pick<SviFitOptions, 'grid' | 'maxSlope'> = {}) {
+  const full = slices.map((s, i) => ({ s, i })).filter(({ s }) => s.k.length >= 5);
+  const batch = buildBatch(full.map((x) => x.s), o.maxSlope ?? 2);
+  const grid = buildGrid(full.map((x) => x.s), o.grid?.nm ?? 25, o.grid?.ns ?? 20);
+  return { full, batch, grid };
+}
+
+/**
  * Fits raw SVI to every slice (increasing T). The quasi-explicit grid of all full slices is
  * evaluated in one batch; starts, Nelder-Mead and the polish follow per slice.
  */
 export function fitSviSlices(slices: readonly SliceData[], o: SviFitOptions = {}): SviSliceFit[] {
-  const nm = o.grid?.nm ?? 25;
-  const ns = o.grid?.ns ?? 20;
   const starts = o.starts ?? 4;
   const L = o.maxSlope ?? 2;
-  const full = slices.map((s, i) => ({ s, i })).filter(({ s }) => s.k.length >= 5);
-  const batch = buildBatch(full.map((x) => x.s), L);
-  const grid = buildGrid(full.map((x) => x.s), nm, ns);
-  const G = full.length ? evaluateGridBatch(batch, grid) : { f: new Float64Array(0), adc: new Float64Array(0) };
+  const { full, batch, grid } = sviGridProblem(slices, o);
+  const { nm, ns } = grid;
+  const cells = full.length * nm * ns;
+  if (o.gridValues && o.gridValues.f.length !== cells) throw new RangeError(`gridValues has ${o.gridValues.f.length} cells, the grid of these slices ${cells}`);
+  const G = o.gridValues ?? (full.length ? evaluateGridBatch(batch, grid) : { f: new Float64Array(0), adc: new Float64Array(0) });
   const out: SviSliceFit[] = new Array(slices.length);
   const penaltyK = o.checkGrid ? gridPoints({ ...o.checkGrid, points: Math.min(o.checkGrid.points, 61) }) : undefined;
   const checkK = o.checkGrid ? gridPoints(o.checkGrid) : undefined;
@@ -405,7 +420,13 @@ export function fitSviSlices(slices: readonly SliceData[], o: SviFitOptions = {}
     for (const [ci, cj] of cells) {
       const m0 = grid.m[b * nm + ci];
       const s0 = grid.sigma[b * ns + cj];
-      const V = (x: Float64Array) => innerAt(batch, b, x[0], Math.exp(x[1])).f;
+      // Nelder-Mead's points are near each other: each QP starts from the last one's active set.
+      let hint: number | undefined;
+      const V = (x: Float64Array) => {
+        const f = innerAt(batch, b, x[0], Math.exp(x[1]), undefined, hint).f;
+        hint = lastInnerActiveSet();
+        return f;
+      };
       const stepM = (box.mHi - box.mLo) / (nm - 1);
       const stepS = Math.log(box.sHi / box.sLo) / (ns - 1);
       const r = nelderMead(V, [m0, Math.log(s0)], {

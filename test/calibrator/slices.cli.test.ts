@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHTML } from 'linkedom';
 import { runCli } from '../cli/run.js';
+import { hasGpu } from '../helpers/gpu.js';
 import { calibrate } from '../../src/calibrator/calibrate.js';
 import { fitBlackFlat } from '../../src/calibrator/sliceFit.js';
 import type { CalibrationResult } from '../../src/calibrator/result.js';
@@ -106,6 +107,25 @@ describe('volfit calibrate --model svi|ssvi|essvi|black (BTC 2026-01-05)', () =>
     expect(loose.arbitrage_free).toBe(false);
     // README: the constraints do not bind on BTC, so the same RMSE.
     expect(Math.abs(loose.rmse_iv! - fits.ssvi.rmse_iv!)).toBeLessThan(2e-4);
+  }, 120_000);
+
+  it.skipIf(!hasGpu)('svi --backend webgpu: the grid stage in one WebGPU dispatch, then the same f64 fit as the CPU', async () => {
+    const cpu = fits.svi ?? (await calibrateCli('svi')).fit;
+    const out = join(dir, 'svi-webgpu.json');
+    const r = await runCli(['calibrate', '--input', quotes, '--model', 'svi', '--backend', 'webgpu', '--json', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const fit = JSON.parse(r.stdout) as CalibrationResult;
+    expect(fit.backend).toBe('webgpu');
+    // The f32 grid ranks the cells as the f64 twin does here; Nelder-Mead and the polish are f64.
+    expect(Math.abs(fit.rmse_iv! - cpu.rmse_iv!)).toBeLessThan(1e-9);
+    fit.slices!.forEach((s, i) => {
+      for (const [k, v] of Object.entries(s.params)) expect(Math.abs(v - cpu.slices![i].params[k]), `slice ${i} ${k}`).toBeLessThan(1e-6);
+    });
+    // A slice model without a WebGPU stage says where it ran.
+    const e = await runCli(['calibrate', '--input', quotes, '--model', 'ssvi', '--backend', 'webgpu', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).backend).toBe('cpu');
+    expect(e.stderr).toMatch(/ssvi: fitted on the CPU in f64/);
   }, 120_000);
 
   it('refuses what a slice fit does not have, in one line (exit 2)', async () => {

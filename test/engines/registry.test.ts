@@ -15,10 +15,14 @@ import {
   engineCapabilities,
   engineNames,
   enginesFor,
+  LOCAL_VOL_ENGINES,
+  localVolEngine,
   pricerFactory,
   processEngine,
   sliceEngine,
 } from '../../src/engines/registry.js';
+import { createLocalVolPricer } from '../../src/engines/mc/localvol.js';
+import { SsviSurface } from '../../src/surface/surface.js';
 import { bates, getModel, heston, merton, models, processModelNames, rbergomi, sliceModelNames } from '../../src/models/index.js';
 import { isSliceModel, type Model } from '../../src/models/types.js';
 
@@ -59,7 +63,8 @@ describe('engine registry', () => {
     for (const name of ['black', 'svi', 'ssvi', 'essvi']) {
       const [only, ...rest] = engineCapabilities(getModel(name));
       expect(rest).toEqual([]);
-      expect(only).toEqual({ engine: name === 'black' ? 'black' : 'surface', kind: 'slice', gradient: false, gpu: false, stochastic: false, slices: true, exactCpu: true });
+      // svi's quasi-explicit grid stage has a WGSL kernel (svi_grid.wgsl).
+      expect(only).toEqual({ engine: name === 'black' ? 'black' : 'surface', kind: 'slice', gradient: false, gpu: name === 'svi', stochastic: false, slices: true, exactCpu: true });
     }
   });
 
@@ -107,5 +112,22 @@ describe('engine registry', () => {
     // Lazy: a slice model's factory fails only when called.
     const f = pricerFactoryFor(svi);
     expect(() => f(svi, quotes, cpu)).toThrow(/slice model/);
+  });
+
+  it('local vol: the mc engine prices a fitted surface, the same paths as the engine module itself', async () => {
+    expect(LOCAL_VOL_ENGINES.map((e) => e.name)).toEqual(['mc']);
+    expect(localVolEngine('mc').capabilities()).toEqual({ gradient: false, gpu: true, stochastic: true, slices: false, exactCpu: false });
+    expect(() => localVolEngine('cos')).toThrow(/local vol is priced by mc only, not by cos/);
+    const surface = new SsviSurface([0.25, 0.5, 1], [0.011, 0.0214, 0.042], -0.6, 1.0, 0.4);
+    const mc = { paths: 2000, steps: 24, seed: 11, antithetic: true };
+    const viaRegistry = localVolEngine('mc').create(surface, quotes, cpu, { mc });
+    const direct = createLocalVolPricer(surface, quotes, cpu, mc);
+    const [a, b] = [await viaRegistry.price(), await direct.price()];
+    expect(Array.from(a.prices)).toEqual(Array.from(b.prices));
+    expect(a.backend).toBe('cpu');
+    viaRegistry.dispose();
+    direct.dispose();
+    // Bad options are refused before any path.
+    expect(() => localVolEngine('mc').create(surface, quotes, cpu, { mc: { paths: 0 } })).toThrow(RangeError);
   });
 });
