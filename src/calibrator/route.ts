@@ -15,9 +15,10 @@
  *   tries LM from the next MULTI_STARTS best probe points (cheap: no new probe), keeping the best
  *   fit; when a fit is still pinned or did not converge (the collapse kappa -> 0 QuantLib's LM
  *   shows on crypto surfaces), DE then LM runs, and the better fit is kept ('lm+global').
+ *   `retryStarts` and `globalFallback` are that policy; search.ts runs it.
  */
 import type { Model } from '../models/types.js';
-import { boundPosition, type Bounds } from './transforms.js';
+import { boundPosition, toModel, toUnconstrained, type Bounds } from './transforms.js';
 import type { RouteName } from './result.js';
 
 export type RouteRequest = 'auto' | 'lm' | 'global';
@@ -129,4 +130,41 @@ export async function chooseRoute(input: RouteInput): Promise<RouteDecision> {
 export function pinnedParams(model: Model, p: Float64Array, bounds: Bounds): string[] {
   const pos = boundPosition(p, bounds);
   return model.params.filter((_, i) => Number.isFinite(pos[i]) && (pos[i] < PINNED || pos[i] > 1 - PINNED)).map((s) => s.name);
+}
+
+/** What the fallback policy reads of an LM fit. */
+export interface LmOutcome {
+  z: Float64Array;
+  f: number;
+  converged: boolean;
+  reason: string;
+}
+
+/**
+ * Further LM starts after an auto LM from a cold start (`alternatives` from the probe), best
+ * first; none when the fit is exact or did not converge, or the route was forced. A fit pinned
+ * at a bound first tries itself with the pinned parameters moved back to the model's initial
+ * values (the other parameters are often right, and only the edge is wrong). Jump models also
+ * have interior local minima 1-2 vol points off (Merton seeds 749, 761 of a sweep) that no bound
+ * test sees, hence the alternatives even for a fit that is not pinned.
+ */
+export function retryStarts(model: Model, bounds: Bounds, request: RouteRequest, fit: LmOutcome, alternatives: Float64Array[] | undefined): Float64Array[] {
+  if (request !== 'auto' || !fit.converged || fit.reason === 'fabs' || alternatives === undefined) return [];
+  const pf = toModel(fit.z, bounds);
+  const pinned = pinnedParams(model, pf, bounds);
+  if (!pinned.length) return alternatives;
+  model.params.forEach((spec, j) => { if (pinned.includes(spec.name)) pf[j] = spec.initial; });
+  return [toUnconstrained(pf, bounds), ...alternatives];
+}
+
+/**
+ * Why an auto route runs a global stage (DE then LM) after LM, or null: the start gave
+ * non-finite prices, LM did not converge, or it ended with parameters at a bound.
+ */
+export function globalFallback(request: RouteRequest, fit: LmOutcome, pinned: readonly string[]): string | null {
+  if (request !== 'auto') return null;
+  if (!Number.isFinite(fit.f)) return 'the start gives non-finite prices';
+  if (!fit.converged) return `LM did not converge (${fit.reason})`;
+  if (pinned.length) return `LM ended with ${pinned.join(', ')} at a bound`;
+  return null;
 }

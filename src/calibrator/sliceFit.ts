@@ -20,7 +20,7 @@ import type { SliceModel } from '../models/types.js';
 import { blackFlatModel } from '../models/slice.js';
 import { flatVolPrice } from '../surface/blackFlat.js';
 import { SurfaceInputError, type SliceModelFit } from '../surface/types.js';
-import type { CalibrateOptions } from './calibrate.js';
+import type { CalibrateOptions } from './options.js';
 import type { CalibrationQuote } from './quotes.js';
 import type { CalibrationResult } from './result.js';
 import { CalibrationInputError } from './transforms.js';

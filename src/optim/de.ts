@@ -7,8 +7,7 @@
  * Stops after `generations`, or when the population has converged: std(f) <= tol |mean(f)| (as
  * SciPy's differential_evolution). The result is a starting point for Levenberg-Marquardt, not a fit.
  */
-import type { LeastSquaresProblem } from './lm.js';
-import { sumSquares } from './objective.js';
+import { sumSquares, type LeastSquaresProblem } from './problem.js';
 import { mulberry32 } from '../util/mulberry32.js';
 import { yieldToEventLoop } from '../util/yieldToEventLoop.js';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { rng, uniform } from '../helpers/random.js';
-import { levenbergMarquardt, type LeastSquaresProblem } from '../../src/calibrator/lm.js';
-import { differentialEvolution } from '../../src/calibrator/de.js';
+import { levenbergMarquardt } from '../../src/optim/lm.js';
+import type { LeastSquaresProblem } from '../../src/optim/problem.js';
+import { differentialEvolution } from '../../src/optim/de.js';
 
 /** A batched problem from a per-point residual function. */
 function problem(p: number, size: number, f: (z: Float64Array) => number[]): LeastSquaresProblem & { calls: number[] } {
