@@ -12,7 +12,8 @@ import { selectBackend, silentLogger, type Backend, type Logger } from '../backe
 import { prepareQuotes, subsampleQuotes, type CalibrationQuote, type PreparedQuotes } from './quotes.js';
 import { Objective, type ObjectiveKind } from './objective.js';
 import { levenbergMarquardt, type LmOptions, type LmResult } from '../optim/lm.js';
-import type { LeastSquaresProblem } from '../optim/problem.js';
+import { sumSquares, type LeastSquaresProblem } from '../optim/problem.js';
+import { firstGuess, guessVariants } from './firstGuess.js';
 import { differentialEvolution, type DeResult } from '../optim/de.js';
 import { priorFromFit, type PriorSource } from './posterior.js';
 import { resolveBounds, toModel, toUnconstrained, CalibrationInputError, type Bounds } from './transforms.js';
@@ -46,8 +47,12 @@ export interface FitContext {
   sub: Objective | undefined;
   /** Where the search's LM runs: the subsample's objective, else firstOrder. */
   searchObjective: Objective;
-  /** The probe's and DE's objective: search-grade pricing always (built when first asked). */
+  /** The probe's and DE's objective: rank-grade pricing on the CPU (built when first asked). */
   rankingObjective(): Promise<Objective>;
+  /** The ranking objective's |r|^2 of each point of a batch (n x P rows). */
+  probe(points: Float64Array): Promise<number[]>;
+  /** Data-driven starts (firstGuess.ts: the guess and its variants), in z; empty when the model has none. */
+  guesses: Float64Array[];
   meanPrice: number;
   cube: Cube;
   history: CalibrationResult['history'];
@@ -169,6 +174,15 @@ export function searchCube(bounds: Bounds, start: Float64Array) {
   };
 }
 
+/**
+ * ftol of LM on first-order residuals when the exact-IV polish follows (CPU): the first-order
+ * optimum is not the fit, only the polish's start, and the last iterations before ftol 1e-10
+ * (half of LM's on BTC days, each a price-and-gradient call) move f by less than the polish
+ * changes it anyway. Exact data never meet it (f falls by orders of magnitude per step until
+ * `fabs`), and gtol and xtol stay tight.
+ */
+const SEARCH_FTOL = 1e-6;
+
 /** LM's options by pricing precision. */
 function lmBaseOptions(onGpu: boolean): LmOptions {
   // f64 prices: forward differences at ~sqrt(noise). f32 prices (~1e-7 relative): central
@@ -254,23 +268,30 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
       sub = progress.track(new Objective(model, subPrep, subPricer, bounds, objectiveOptions));
     }
     const searchObjective = sub ?? firstOrder;
-    // The probe and the global stage only rank parameter sets: search-grade pricing always (the
-    // search objective's when it has it, else, without a polish to follow, one over the search
-    // quotes built when first needed; on WebGPU the search objective's: f32, one dispatch a
-    // generation).
+    // The probe and the global stage only rank parameter sets. On the CPU, COS models price them
+    // at rank grade (PricerHooks.rank: ~1e-6 of the forward, a fraction of the cost), other
+    // models search-grade (the search objective's pricer when it has one, else one built when
+    // first needed). On WebGPU the search objective's: f32, one dispatch a generation.
+    const rankGrade = !onGpu && engineFor(model) === 'cos';
     let ranking: Objective | undefined;
     const rankingObjective = async (): Promise<Objective> => {
-      if (sub || onGpu || searchObjective !== objective) return searchObjective;
+      if (onGpu || (!rankGrade && (sub || searchObjective !== objective))) return searchObjective;
       if (!ranking) {
-        const rp = await createPricer(model, searchObjective.prep.set, backend, { heartbeat, search: true });
+        const rp = await createPricer(model, searchObjective.prep.set, backend, { heartbeat, search: true, ...(rankGrade ? { rank: true } : {}) });
         searchPricers.push(rp);
         ranking = progress.track(new Objective(model, searchObjective.prep, rp, bounds, objectiveOptions));
       }
       return ranking;
     };
+    const guess = start.kind === 'default' || start.kind === 'user' ? firstGuess(model, prep, bounds) : null;
+    const guesses = guess ? [guess, ...guessVariants(model, guess, bounds)].map((g) => toUnconstrained(g, bounds)) : [];
+    // DE only finds LM a start: it stops once its best is as close as staged fits call close
+    // enough (1e-5 vol RMS, 1e-8 of the mean price), or at the relative floor (de.ts).
+    const deFloor = searchObjective.m * (kind === 'iv' ? 1e-10 : (1e-8 * meanPrice) ** 2);
     const ctx: FitContext = {
       opts, model, P, kind, log, bounds, priorInfo, start, z0: toUnconstrained(start.p, bounds), prep, backend, onGpu,
-      objective, firstOrder, sub, searchObjective, rankingObjective, meanPrice, cube,
+      objective, firstOrder, sub, searchObjective, rankingObjective, meanPrice, cube, guesses,
+      probe: async (points) => (await (await rankingObjective()).residuals(points, points.length / P)).r.map(sumSquares),
       history: [],
       iterations: 0,
       seconds,
@@ -281,6 +302,7 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
         progress.enterStage(stage);
         const res = await levenbergMarquardt(obj, z, {
           ...lmBase,
+          ...(stage !== 'polish' && polishFollows && !onGpu ? { ftol: SEARCH_FTOL } : {}),
           ...opts.lm,
           ...extra,
           // fabs is per quote: scale by the quote count of the objective this stage runs on.
@@ -302,6 +324,7 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
           include,
           population: onGpu ? Math.max(10 * P, 40) : Math.max(6 * P, 20),
           generations: onGpu ? 60 : 30,
+          fabs: priorInfo ? 0 : deFloor,
           ...opts.de,
           onGeneration: (g, f) => {
             ctx.history.push({ stage: 'global', objective: f });

@@ -6,10 +6,9 @@
  * search on a large quote set's subsample ends with LM on all quotes.
  */
 import type { LmResult } from '../optim/lm.js';
-import { sumSquares } from '../optim/problem.js';
 import { stagedFit } from './staged.js';
 import { toModel } from './transforms.js';
-import { chooseRoute, globalFallback, pinnedParams, retryStarts, type RouteDecision } from './route.js';
+import { chooseRoute, globalFallback, pinnedParams, rescueStarts, retryStarts, type RouteDecision } from './route.js';
 import type { RouteName } from './result.js';
 import type { FitContext } from './prepare.js';
 
@@ -32,7 +31,8 @@ export async function searchFit(ctx: FitContext): Promise<SearchOutcome> {
       dimension: P,
       quotes: prep.m,
       backend: ctx.backend.name,
-      probe: async (points) => (await (await ctx.rankingObjective()).residuals(points, points.length / P)).r.map(sumSquares),
+      probe: ctx.probe,
+      guesses: ctx.guesses,
       z0: ctx.z0,
       cube: ctx.cube,
     });
@@ -92,7 +92,20 @@ async function lmFirst(ctx: FitContext, decision: RouteDecision): Promise<Search
     pinned = pinnedOf(fit);
     if (fit.reason === 'fabs') break;
   }
-  const why = globalFallback(request, fit, pinned);
+  let why = globalFallback(request, fit, pinned);
+  // A given start whose LM fit is suspect: LM from the best data-driven or Halton starts, ranked
+  // in one batch, before a global stage (cold starts had their probe already).
+  if (why !== null && ctx.start.kind === 'user' && !ctx.onGpu) {
+    for (const alt of await rescueStarts(ctx.probe, ctx.cube, ctx.P, ctx.guesses)) {
+      const other = await ctx.runLm(searchObjective, alt, 'lm');
+      if (!(other.f < fit.f) && Number.isFinite(fit.f)) continue;
+      reason = `${reason}; ${why}, so LM ran from the best of the probe's starts and improved the objective from ${fit.f.toExponential(3)} to ${other.f.toExponential(3)}`;
+      fit = other;
+      pinned = pinnedOf(fit);
+      why = globalFallback(request, fit, pinned);
+      if (why === null || fit.reason === 'fabs') break;
+    }
+  }
   if (why === null) return { fit, routeName, reason };
   const de = await ctx.runGlobal(await ctx.rankingObjective(), Number.isFinite(fit.f) ? [fit.z, ctx.z0] : [ctx.z0]);
   const second = await ctx.runLm(searchObjective, de.z, 'lm');
