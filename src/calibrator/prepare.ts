@@ -175,7 +175,8 @@ export function searchCube(bounds: Bounds, start: Float64Array) {
 }
 
 /**
- * ftol of LM on first-order residuals when the exact-IV polish follows (CPU): the first-order
+ * ftol of LM on first-order residuals when the exact-IV polish follows (CPU, COS: the stages
+ * that price search-grade; Monte Carlo fits keep 1e-10): the first-order
  * optimum is not the fit, only the polish's start, and the last iterations before ftol 1e-10
  * (half of LM's on BTC days, each a price-and-gradient call) move f by less than the polish
  * changes it anyway. Exact data never meet it (f falls by orders of magnitude per step until
@@ -302,7 +303,7 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
         progress.enterStage(stage);
         const res = await levenbergMarquardt(obj, z, {
           ...lmBase,
-          ...(stage !== 'polish' && polishFollows && !onGpu ? { ftol: SEARCH_FTOL } : {}),
+          ...(stage !== 'polish' && firstOrder !== objective ? { ftol: SEARCH_FTOL } : {}),
           ...opts.lm,
           ...extra,
           // fabs is per quote: scale by the quote count of the objective this stage runs on.
