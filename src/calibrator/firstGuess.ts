@@ -36,17 +36,29 @@ export function hasHestonParams(model: Model): boolean {
   return NAMES.every((n) => names.includes(n));
 }
 
-/** The quadratic fit of IV in k per expiry (expiries with at least 3 quotes near the money). */
-export function smiles(prep: PreparedQuotes): Smile[] {
-  const byT = new Map<number, number[]>();
-  for (let i = 0; i < prep.m; i++) {
-    const key = Math.round(prep.set.T[i] * 1e9);
-    const list = byT.get(key);
-    if (list) list.push(i); else byT.set(key, [i]);
+/** Expiries within this ratio of the shortest in a bucket share a smile (T from per-row timestamps). */
+const BUCKET_RATIO = 1.02;
+
+/** Quote indices bucketed by expiry: consecutive T within BUCKET_RATIO of the bucket's first. */
+function expiryBuckets(T: Float64Array, m: number): number[][] {
+  const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => T[a] - T[b]);
+  const out: number[][] = [];
+  for (const i of order) {
+    const last = out[out.length - 1];
+    if (last && T[i] <= T[last[0]] * BUCKET_RATIO) last.push(i);
+    else out.push([i]);
   }
+  return out;
+}
+
+/**
+ * The quadratic fit of IV in k per expiry (expiries with at least 3 quotes near the money);
+ * expiries within 2 % of each other count as one, at their median T.
+ */
+export function smiles(prep: PreparedQuotes): Smile[] {
   const out: Smile[] = [];
-  for (const idx of byT.values()) {
-    const T = prep.set.T[idx[0]];
+  for (const idx of expiryBuckets(prep.set.T, prep.m)) {
+    const T = prep.set.T[idx[idx.length >> 1]];
     const k = idx.map((i) => Math.log(prep.set.strike[i] / prep.set.forward[i]));
     const iv = idx.map((i) => prep.marketIv[i]);
     const typical = [...iv].sort((a, b) => a - b)[iv.length >> 1];

@@ -182,7 +182,7 @@ export function searchCube(bounds: Bounds, start: Float64Array) {
  * changes it anyway. Exact data never meet it (f falls by orders of magnitude per step until
  * `fabs`), and gtol and xtol stay tight.
  */
-const SEARCH_FTOL = 1e-6;
+const SEARCH_FTOL = 1e-4;
 
 /** LM's options by pricing precision. */
 function lmBaseOptions(onGpu: boolean): LmOptions {
