@@ -33,6 +33,8 @@ export const PROBE_RATIO = 4;
  * quotes, ~0.4 s for Heston on a 240-quote subsample) finds it.
  */
 export const PROBE_POINTS_PER_PARAM = 16;
+/** Halton points per parameter of a cold probe that has data-driven guesses. */
+export const GUARD_POINTS_PER_PARAM = 4;
 /** A parameter within this fraction of its bound range from a bound counts as pinned. */
 export const PINNED = 1e-3;
 
@@ -92,7 +94,9 @@ export async function chooseRoute(input: RouteInput): Promise<RouteDecision> {
   if (input.backend === 'webgpu') {
     return { name: 'global+lm', reason: `cold start (no start given) on WebGPU, where a DE generation is one dispatch: global stage then LM (${where})` };
   }
-  const K = PROBE_POINTS_PER_PARAM * P;
+  // With data-driven guesses a few Halton points only guard against a guess gone wrong; a fit
+  // that ends suspect gets the full set (rescueStarts) before any global stage.
+  const K = (input.guesses?.length ? GUARD_POINTS_PER_PARAM : PROBE_POINTS_PER_PARAM) * P;
   // Row 0: the model's default start; then the data-driven guesses; then K Halton points.
   const rows = [input.z0, ...(input.guesses ?? []), ...haltonPoints(input.cube, P, K)];
   const pts = stackRows(rows, P);

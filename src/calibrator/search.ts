@@ -93,9 +93,11 @@ async function lmFirst(ctx: FitContext, decision: RouteDecision): Promise<Search
     if (fit.reason === 'fabs') break;
   }
   let why = globalFallback(request, fit, pinned);
-  // A given start whose LM fit is suspect: LM from the best data-driven or Halton starts, ranked
-  // in one batch, before a global stage (cold starts had their probe already).
-  if (why !== null && ctx.start.kind === 'user' && !ctx.onGpu) {
+  // A given start, or a cold start with data-driven guesses (whose probe was small), whose LM fit
+  // is suspect: LM from the best guesses and 16P Halton starts, ranked in one batch, before a
+  // global stage. (A cold start without guesses had all of those points in its probe already.)
+  const rescue = ctx.start.kind === 'user' || (ctx.start.kind === 'default' && ctx.guesses.length > 0);
+  if (why !== null && rescue && !ctx.onGpu) {
     for (const alt of await rescueStarts(ctx.probe, ctx.cube, ctx.P, ctx.guesses)) {
       const other = await ctx.runLm(searchObjective, alt, 'lm');
       if (!(other.f < fit.f) && Number.isFinite(fit.f)) continue;
