@@ -287,7 +287,7 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
     const guess = start.kind === 'default' || start.kind === 'user' ? firstGuess(model, prep, bounds) : null;
     const guesses = guess ? [guess, ...guessVariants(model, guess, bounds)].map((g) => toUnconstrained(g, bounds)) : [];
     // DE only finds LM a start: it stops once its best is as close as staged fits call close
-    // enough (1e-5 vol RMS, 1e-8 of the mean price), or at the relative floor (de.ts).
+    // enough (1e-5 vol RMS, 1e-8 of the mean price), or at the relative floor (src/optim/de.ts).
     const deFloor = searchObjective.m * (kind === 'iv' ? 1e-10 : (1e-8 * meanPrice) ** 2);
     const ctx: FitContext = {
       opts, model, P, kind, log, bounds, priorInfo, start, z0: toUnconstrained(start.p, bounds), prep, backend, onGpu,
