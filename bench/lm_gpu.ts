@@ -6,7 +6,7 @@
  * emulation, not GPU speed; the bytes are what a GPU would move.
  */
 import { selectBackend } from '../src/backends/backend.js';
-import { levenbergMarquardt, type LmOptions } from '../src/calibrator/lm.js';
+import { levenbergMarquardt, type LmOptions } from '../src/optim/lm.js';
 import { Objective } from '../src/calibrator/objective.js';
 import { prepareQuotes } from '../src/calibrator/quotes.js';
 import { resolveBounds, toModel, toUnconstrained } from '../src/calibrator/transforms.js';

@@ -25,9 +25,9 @@
  */
 import type { Model } from '../models/types.js';
 import type { NormalSumsEvaluator, ResidualDefinition, SurfacePricer } from '../engines/pricer.js';
-import type { NormalEquationsResult } from './lm.js';
-import { stencilJacobian, type Stencil } from './stencil.js';
-import { normalEquations } from './linalg.js';
+import { sumSquares, type LeastSquaresProblem, type NormalEquationsResult } from '../optim/problem.js';
+import { stencilJacobian, type Stencil } from '../optim/stencil.js';
+import { normalEquations } from '../optim/linalg.js';
 import type { PreparedQuotes } from './quotes.js';
 import { blackImpliedVol, blackVega } from './black.js';
 import { modelDerivative, toModel, type Bounds } from './transforms.js';
@@ -65,7 +65,7 @@ export interface BatchResiduals {
   backend: 'webgpu' | 'cpu';
 }
 
-export class Objective {
+export class Objective implements LeastSquaresProblem {
   readonly p: number;
   readonly m: number;
   /** Residual count: data, then prior, then one per constraint when penalised. */
@@ -319,10 +319,4 @@ export class Objective {
       for (const c of this.model.constraints) r[j++] = this.penaltyScale * Math.min(0, c.value(pm));
     }
   }
-}
-
-export function sumSquares(r: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < r.length; i++) s += r[i] * r[i];
-  return Number.isNaN(s) ? Infinity : s;
 }

@@ -7,7 +7,7 @@
  * s^2 (J^T W J)^-1. Model-unit covariance by the delta method through the bounds transform.
  */
 import type { Model } from '../models/types.js';
-import { cholesky, spdInverse } from './linalg.js';
+import { cholesky, spdInverse } from '../optim/linalg.js';
 import { modelDerivative, toUnconstrained, CalibrationInputError, type Bounds } from './transforms.js';
 import type { GaussianPrior } from './objective.js';
 

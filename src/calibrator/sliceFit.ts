@@ -21,7 +21,7 @@ import { blackFlatModel } from '../models/slice.js';
 import { flatVolPrice } from '../surface/blackFlat.js';
 import { isoUtc, parseIsoUtc } from '../market/time.js';
 import { SurfaceInputError, type SliceModelFit } from '../surface/types.js';
-import type { CalibrateOptions } from './calibrate.js';
+import type { CalibrateOptions } from './options.js';
 import type { CalibrationQuote } from './quotes.js';
 import type { CalibrationResult } from './result.js';
 import { CalibrationInputError } from './transforms.js';

@@ -13,10 +13,10 @@
  *      two; the best fit wins.
  */
 import type { Model } from '../models/types.js';
-import type { LeastSquaresProblem, LmResult } from './lm.js';
-import { sumSquares } from './objective.js';
+import type { LmResult } from '../optim/lm.js';
+import { sumSquares, type LeastSquaresProblem } from '../optim/problem.js';
 import { pinnedParams } from './route.js';
-import { RestrictedProblem } from './subspace.js';
+import { RestrictedProblem } from '../optim/subspace.js';
 import { toModel, toUnconstrained, type Bounds } from './transforms.js';
 
 /** LM iterations from each grid start before the best are continued (stage 3). */

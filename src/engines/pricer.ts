@@ -126,4 +126,10 @@ export interface PricerHooks {
    * of a fit without a polish (price objective, `polish: false`) use pricers without this hook.
    */
   search?: boolean;
+  /**
+   * The pricer only ranks parameter sets (the cold-start probe, the global stage): accuracy of
+   * ~1e-6 of the forward is plenty, and the COS engine prices at COS_RANK_OPTIONS
+   * (engines/cos/plan.ts). Implies `search`.
+   */
+  rank?: boolean;
 }

@@ -29,7 +29,7 @@ import { SurfaceInputError, type SliceModelFit, type SurfaceQuote } from '../sur
 import { hasFourierExtras } from '../models/complex.js';
 import { cosPrices } from './cos/cpu.js';
 import { gpuSupportsModel } from './cos/gpu.js';
-import { COS_SEARCH_MAX_TERMS, type CosOptions } from './cos/plan.js';
+import { COS_RANK_OPTIONS, COS_SEARCH_MAX_TERMS, type CosOptions } from './cos/plan.js';
 import { createCosPricer, type CosPricerOptions } from './cos/pricer.js';
 import { MC_CALIBRATION_DEFAULTS, MC_CLI_DEFAULTS } from './mc/index.js';
 import { mcSupportsModel, type McOptions } from './mc/plan.js';
@@ -158,6 +158,7 @@ const cos: ProcessEngine = {
       log: options.log,
       heartbeat: options.hooks?.heartbeat,
       ...(options.hooks?.search ? { cpu: { ...options.cos?.cpu, maxTerms: COS_SEARCH_MAX_TERMS } } : {}),
+      ...(options.hooks?.rank ? { cpu: { ...options.cos?.cpu, ...COS_RANK_OPTIONS } } : {}),
     }),
   priceCpu: (model, params, quotes, options = {}) => cosPrices(model, params, quotes, options.cos?.cpu as CosOptions | undefined),
 };

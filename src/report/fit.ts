@@ -6,7 +6,7 @@
  * bounds, is a one-line error naming it.
  */
 import { impliedVol } from './black.js';
-import type { ReportQuote } from './types.js';
+import type { ReportQuote } from './quote.js';
 import { models } from '../models/index.js';
 import { isSliceModel } from '../models/types.js';
 

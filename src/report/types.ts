@@ -2,12 +2,9 @@
  * What the report shows, computed once (src/report/build.ts) and rendered by a pure function
  * (src/report/html.ts), so the page can be tested without pricing anything.
  */
-import type { Quote } from '../market/canonical.js';
 import type { FitResult } from './fit.js';
 
-/** The fields of a canonical quote the report reads (a market `Quote` has all of them). */
-export type ReportQuote = Pick<Quote, 'row' | 'T' | 'expiry' | 'strike' | 'isCall' | 'price' | 'forward' | 'discount'> &
-  Partial<Pick<Quote, 'bid' | 'ask' | 'iv' | 'weight'>>;
+export type { ReportQuote } from './quote.js';
 
 export interface ExpiryInfo {
   /** Label as in the quotes (ISO date or years as given). */

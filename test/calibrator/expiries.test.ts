@@ -26,11 +26,12 @@ function sparseExpiries(rows: number, seed = 1): CalibrationQuote[] {
 
 /** The default pricer factory (COS), counting the parameter sets every pricer it builds prices. */
 function countingFactory() {
-  const counts = { sets: 0, pricers: 0, search: 0 };
+  const counts = { sets: 0, pricers: 0, search: 0, rank: 0 };
   const factory: PricerFactory = async (m, q, b, hooks) => {
     const inner = await pricerFactoryFor(m)(m, q, b, hooks);
     counts.pricers++;
     if (hooks?.search) counts.search++;
+    if (hooks?.rank) counts.rank++;
     const p: SurfacePricer = {
       ...inner,
       async priceBatch(params, n) {
@@ -82,18 +83,20 @@ describe('many distinct expiries', () => {
     heston.params.forEach((s, i) => expect(rel(res.params[s.name], TRUTH[i]), s.name).toBeLessThan(1e-4));
     expect(res.converged).toBe(true);
     expect(res.route.reason).toMatch(/subsample of 120 of 1000 quotes/);
-    // Probe (80 + 1 sets), LM on the subsample (~20 gradients), a few LM steps on all quotes.
+    // Probe (1 + 7 guesses + 20 Halton), LM on the subsample (~20 gradients), a few LM steps on all quotes.
     // Before the sparse-expiry subsample: 12 quotes, and LM on all quotes did the search.
     expect(res.evaluations).toBeLessThan(200);
     expect(res.seconds).toBeLessThan(120);
-    // Every pricer's sets, the probe's (search pricer) included, are in the count.
-    // The subsample's pricer and all quotes' first-order one are search-grade; the polish's is exact.
-    expect(counts.search).toBe(2);
-    expect(counts.pricers).toBe(3);
+    // Every pricer's sets, the probe's (rank-grade pricer) included, are in the count.
+    // The subsample's pricer and all quotes' first-order one are search-grade, the probe's over
+    // the subsample rank-grade; the polish's is exact.
+    expect(counts.search).toBe(3);
+    expect(counts.rank).toBe(1);
+    expect(counts.pricers).toBe(4);
     expect(res.evaluations).toBe(counts.sets);
-    // Progress counts them as they happen: the probe's report already includes its 81 sets.
+    // Progress counts them as they happen: the probe's report already includes its 28 sets.
     const probe = events.find((e) => e.stage === 'probe' && !e.working)!;
-    expect(probe.evaluations).toBeGreaterThanOrEqual(81);
+    expect(probe.evaluations).toBeGreaterThanOrEqual(28);
     for (let k = 1; k < events.length; k++) expect(events[k].evaluations).toBeGreaterThanOrEqual(events[k - 1].evaluations);
     expect(events.at(-1)!.evaluations).toBeLessThanOrEqual(res.evaluations);
   }, 240_000);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/backend.js';
 import { Objective } from '../../src/calibrator/objective.js';
 import { prepareQuotes } from '../../src/calibrator/quotes.js';
-import { stencil } from '../../src/calibrator/stencil.js';
+import { stencil } from '../../src/optim/stencil.js';
 import { resolveBounds, toModel, toUnconstrained } from '../../src/calibrator/transforms.js';
 import { groupByExpiry } from '../../src/engines/cos/expiries.js';
 import { cosNormalSumsCpu } from '../../src/engines/cos/normalSums.js';

@@ -6,11 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { calibrate } from '../../src/calibrator/calibrate.js';
-import { normalEquations as normalFromJ } from '../../src/calibrator/linalg.js';
-import { levenbergMarquardt, type LeastSquaresProblem, type NormalEquationsResult } from '../../src/calibrator/lm.js';
-import { Objective, sumSquares } from '../../src/calibrator/objective.js';
+import { normalEquations as normalFromJ } from '../../src/optim/linalg.js';
+import { levenbergMarquardt } from '../../src/optim/lm.js';
+import { sumSquares, type LeastSquaresProblem, type NormalEquationsResult } from '../../src/optim/problem.js';
+import { Objective } from '../../src/calibrator/objective.js';
 import { prepareQuotes, type CalibrationQuote } from '../../src/calibrator/quotes.js';
-import { stencil, type Stencil } from '../../src/calibrator/stencil.js';
+import { stencil, type Stencil } from '../../src/optim/stencil.js';
 import { resolveBounds, toUnconstrained } from '../../src/calibrator/transforms.js';
 import { cosPricesBatch } from '../../src/engines/cos/cpu.js';
 import { groupByExpiry } from '../../src/engines/cos/expiries.js';

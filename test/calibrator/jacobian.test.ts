@@ -11,7 +11,7 @@ import { Objective, type ObjectiveOptions } from '../../src/calibrator/objective
 import { prepareQuotes } from '../../src/calibrator/quotes.js';
 import { resolveBounds, toUnconstrained } from '../../src/calibrator/transforms.js';
 import { calibrate } from '../../src/calibrator/calibrate.js';
-import { levenbergMarquardt } from '../../src/calibrator/lm.js';
+import { levenbergMarquardt } from '../../src/optim/lm.js';
 import { cosCpuPricer, priceGrid, surfaceGrid } from './helpers.js';
 
 const r = rng();

@@ -6,12 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { calibrate } from '../../src/calibrator/calibrate.js';
-import { Objective, sumSquares } from '../../src/calibrator/objective.js';
+import { Objective } from '../../src/calibrator/objective.js';
+import { sumSquares } from '../../src/optim/problem.js';
 import { prepareQuotes } from '../../src/calibrator/quotes.js';
 import { gridStarts } from '../../src/calibrator/staged.js';
-import { RestrictedProblem } from '../../src/calibrator/subspace.js';
-import { stencil, type Stencil } from '../../src/calibrator/stencil.js';
-import type { LeastSquaresProblem } from '../../src/calibrator/lm.js';
+import { RestrictedProblem } from '../../src/optim/subspace.js';
+import { stencil, type Stencil } from '../../src/optim/stencil.js';
+import type { LeastSquaresProblem } from '../../src/optim/problem.js';
 import { resolveBounds, toModel, toUnconstrained } from '../../src/calibrator/transforms.js';
 import { jumpVariance } from '../../src/models/jumps.js';
 import { bates, heston, merton } from '../../src/models/index.js';

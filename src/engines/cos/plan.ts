@@ -41,6 +41,16 @@ export const COS_F64_DEFAULTS: Required<CosOptions> = { L: 14, tol: 1e-12, minTe
  */
 export const COS_SEARCH_MAX_TERMS = 4096;
 
+/**
+ * COS settings of pricers that only rank parameter sets (PricerHooks.rank: the cold-start probe
+ * and the global stage): |phi| down to 1e-6 instead of 1e-12, a window of 10 instead of 14
+ * standard deviations and at most 1,024 terms, so a set costs a fraction of its exact price
+ * (fewer terms per expiry; the term count falls with the window and with log(1/tol)). Prices are
+ * within ~1e-6 of the forward where 1,024 terms reach that tolerance: far below the objective
+ * differences the probe ranks by. LM, and everything reported, never price at these settings.
+ */
+export const COS_RANK_OPTIONS: CosOptions = { L: 10, tol: 1e-6, maxTerms: 1024 };
+
 export interface CosPlan {
   a: number;
   b: number;

@@ -5,7 +5,7 @@
  * poor Heston start otherwise explains the skew with jumps and stops in a jump-collapsed local
  * minimum). Any optimizer that takes a LeastSquaresProblem works on the restriction unchanged.
  */
-import type { LeastSquaresProblem, NormalEquationsResult } from './lm.js';
+import type { LeastSquaresProblem, NormalEquationsResult } from './problem.js';
 import type { Stencil } from './stencil.js';
 
 export class RestrictedProblem implements LeastSquaresProblem {

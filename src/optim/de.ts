@@ -4,11 +4,14 @@
  * logit(u)), and prices the WHOLE population of a generation in one batch: on the GPU one
  * dispatch per generation.
  *
- * Stops after `generations`, or when the population has converged: std(f) <= tol |mean(f)| (as
- * SciPy's differential_evolution). The result is a starting point for Levenberg-Marquardt, not a fit.
+ * Stops after `generations`, when the population has converged: std(f) <= tol |mean(f)| (as
+ * SciPy's differential_evolution), or when the best f has reached the objective's floor: at most
+ * `fabs` (absolute), or at most `frel` of the first generation's median (relative). A population
+ * that has found an exact fit otherwise goes on ranking points at the pricing noise (measured:
+ * generations after the best reached 9e-14 on a BTC day). The result is a starting point for
+ * Levenberg-Marquardt, not a fit.
  */
-import type { LeastSquaresProblem } from './lm.js';
-import { sumSquares } from './objective.js';
+import { sumSquares, type LeastSquaresProblem } from './problem.js';
 import { mulberry32 } from '../util/mulberry32.js';
 import { yieldToEventLoop } from '../util/yieldToEventLoop.js';
 
@@ -17,6 +20,10 @@ export interface DeOptions {
   generations?: number; // default 60
   crossover?: number; // default 0.9
   tol?: number; // default 0.01
+  /** Stop when the best f is at most this (default 0). */
+  fabs?: number;
+  /** Stop when the best f is at most this fraction of the first generation's median f (default 1e-12). */
+  frel?: number;
   /** Seed of the internal generator: runs are reproducible. */
   seed?: number;
   /** Points to include in the first generation (e.g. the user's start), in z. */
@@ -86,9 +93,11 @@ export async function differentialEvolution(problem: LeastSquaresProblem, opts: 
   const fit = await score(U, np);
   let best = fit.indexOf(Math.min(...fit));
   const history = [fit[best]];
-  let gen = 0;
+  const sorted = fit.filter(Number.isFinite).sort((a, b) => a - b);
+  const floor = Math.max(opts.fabs ?? 0, (opts.frel ?? 1e-12) * (sorted.length ? sorted[sorted.length >> 1] : 0));
+  let generations = 0;
   const trial = new Float64Array(np * p);
-  for (gen = 1; gen <= maxGen; gen++) {
+  for (let gen = 1; gen <= maxGen && !(fit[best] <= floor); gen++) {
     await yieldToEventLoop();
     const F = 0.5 + 0.5 * rand(); // dither: one F per generation
     for (let i = 0; i < np; i++) {
@@ -116,6 +125,7 @@ export async function differentialEvolution(problem: LeastSquaresProblem, opts: 
       }
     }
     best = fit.indexOf(Math.min(...fit));
+    generations = gen;
     history.push(fit[best]);
     opts.onGeneration?.(gen, fit[best]);
     const finite = fit.filter(Number.isFinite);
@@ -128,7 +138,7 @@ export async function differentialEvolution(problem: LeastSquaresProblem, opts: 
   return {
     z: toZ(U.slice(best * p, (best + 1) * p)),
     f: fit[best],
-    generations: Math.min(gen, maxGen),
+    generations,
     evaluations,
     history,
   };

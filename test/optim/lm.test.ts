@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { rng, uniform } from '../helpers/random.js';
-import { levenbergMarquardt, type LeastSquaresProblem } from '../../src/calibrator/lm.js';
-import { differentialEvolution } from '../../src/calibrator/de.js';
+import { levenbergMarquardt } from '../../src/optim/lm.js';
+import type { LeastSquaresProblem } from '../../src/optim/problem.js';
+import { differentialEvolution } from '../../src/optim/de.js';
 
 /** A batched problem from a per-point residual function. */
 function problem(p: number, size: number, f: (z: Float64Array) => number[]): LeastSquaresProblem & { calls: number[] } {
@@ -80,5 +81,30 @@ describe('differential evolution', () => {
     for (const zj of de.z) expect(Math.abs(x(zj))).toBeLessThan(0.3);
     const lm = await levenbergMarquardt(problem(2, 4, f), de.z, { fdScheme: 'central', fdStep: 1e-5 });
     for (const zj of lm.z) expect(Math.abs(x(zj))).toBeLessThan(1e-6);
+  });
+});
+
+describe('differential evolution stops at the objective floor', () => {
+  // f = |x|^2 in x = 10 (sigmoid(z) - 1/2): the exact minimum 0 at z = 0.
+  const x = (z: number) => 10 * (1 / (1 + Math.exp(-z)) - 0.5);
+  const sphere = () => problem(2, 2, (z) => Array.from(z, x));
+
+  it('absolute: a first generation holding the exact optimum ends the search at once', async () => {
+    const pr = sphere();
+    const de = await differentialEvolution(pr, { population: 20, generations: 30, include: [Float64Array.from([0, 0])], frel: 0, fabs: 1e-20 });
+    expect(de.f).toBe(0);
+    expect(de.generations).toBe(0);
+    expect(pr.calls).toEqual([20]);
+  });
+
+  it('relative: a best far below the first generation\'s median (1e-14 against ~10) ends it; without floors it runs on', async () => {
+    const near = Float64Array.from([4e-8, 0]); // x ~ 1e-7, f ~ 1e-14
+    const stopped = await differentialEvolution(sphere(), { population: 20, generations: 30, include: [near], tol: 0 });
+    expect(stopped.generations).toBe(0);
+    const pr = sphere();
+    const full = await differentialEvolution(pr, { population: 20, generations: 30, include: [near], tol: 0, frel: 0 });
+    expect(full.generations).toBe(30);
+    expect(pr.calls.length).toBe(31);
+    expect(full.f).toBeLessThanOrEqual(stopped.f);
   });
 });
