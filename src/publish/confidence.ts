@@ -20,7 +20,7 @@
  * - staleness: the normalizer's decay (src/market/weights.ts) at publish time, the mean over the
  *   slice's quotes of 0.5^(age / half-life), age = publish time - quote time (>= 0).
  */
-import { spdInverse } from '../calibrator/linalg.js';
+import { spdInverse } from '../optim/linalg.js';
 import { ssviPartials, type SsviSliceParams } from '../surface/ssvi.js';
 import { sviParamGradient, sviW, type SviRaw } from '../surface/svi.js';
 

@@ -2,7 +2,7 @@
  * A small synchronous Levenberg-Marquardt for dense least-squares problems with box bounds
  * (5 parameters for an SVI slice, N + 3 for SSVI, 3N for eSSVI).
  *
- * Why not src/calibrator/lm.ts: that one works in an unconstrained space (bounds through a
+ * Why not src/optim/lm.ts: that one works in an unconstrained space (bounds through a
  * logit/log transform, so a parameter can never sit exactly on a bound) and is asynchronous
  * (batched GPU pricing). Here bounds are active in practice (an SSVI theta increment of exactly
  * 0, a Lee slope on its limit), the residuals are closed forms, and the surface fits run many small
