@@ -52,6 +52,8 @@ export interface ProgressEvent {
   seconds: number;
   /** true for a report while pricing is under way (no new step since the last report). */
   working?: boolean;
+  /** LM steps over every parameter: the accepted parameters (model units), for live displays. */
+  params?: Record<string, number>;
 }
 
 /** A heartbeat emits a progress event when none was emitted for this long (ms). */
@@ -225,15 +227,15 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
   const now = { stage: 'probe' as ProgressEvent['stage'], iteration: 0, f: NaN };
   let lastEvent = performance.now();
   const evaluationsSoFar = () => objectives.reduce((n, o) => n + o.evaluations, 0);
-  const emit = (working: boolean) => {
+  const emit = (working: boolean, params?: Record<string, number>) => {
     lastEvent = performance.now();
-    opts.progress?.({ stage: now.stage, iteration: now.iteration, objective: now.f, evaluations: evaluationsSoFar(), seconds: seconds(), ...(working ? { working } : {}) });
+    opts.progress?.({ stage: now.stage, iteration: now.iteration, objective: now.f, evaluations: evaluationsSoFar(), seconds: seconds(), ...(working ? { working } : {}), ...(params ? { params } : {}) });
   };
-  const report = (stage: ProgressEvent['stage'], iteration: number, f: number) => {
+  const report = (stage: ProgressEvent['stage'], iteration: number, f: number, params?: Record<string, number>) => {
     now.stage = stage;
     now.iteration = iteration;
     now.f = f;
-    emit(false);
+    emit(false, params);
   };
   const enterStage = (stage: ProgressEvent['stage']) => {
     now.stage = stage;
@@ -303,9 +305,11 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
         ...extra,
         // fabs is per quote: scale by the quote count of the objective this stage runs on.
         fabs: (extra.fabs ?? opts.lm?.fabs ?? lmBase.fabs ?? 0) * quoteCount,
-        onIteration: (it, f) => {
+        onIteration: (it, f, z) => {
           history.push({ stage: stage === 'staged' ? 'lm' : stage, objective: f });
-          report(stage, it, f);
+          // A staged run's restricted problem has fewer coordinates: no parameters to show.
+          const params = opts.progress && z.length === P ? paramRecord(model, toModel(z, bounds)) : undefined;
+          report(stage, it, f, params);
         },
       });
       iterations += res.iterations;
@@ -555,6 +559,10 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     pricer.dispose();
     firstOrderPricer?.dispose();
   }
+}
+
+function paramRecord(model: Model, p: Float64Array): Record<string, number> {
+  return Object.fromEntries(model.params.map((s, i) => [s.name, p[i]]));
 }
 
 function lmMessage(fit: LmResult): string {
