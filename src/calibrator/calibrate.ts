@@ -264,7 +264,8 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
     };
     const objective = new Objective(model, prep, pricer, bounds, objectiveOptions);
     objectives.push(objective);
-    const onGpu = backend.name === 'webgpu';
+    // f32 prices (WebGPU, or a pricer that says so): f32 LM settings and batched stencils.
+    const onGpu = backend.name === 'webgpu' || pricer.precision === 'f32';
     // Every stage before the exact-IV polish (probe, DE, LM on first-order residuals, on a
     // subsample or on all quotes) only finds the polish its start: on the CPU it prices through
     // a search-grade pricer (PricerHooks.search; COS: at most SEARCH_MAX_TERMS terms per expiry,
