@@ -35,6 +35,9 @@ export default defineConfig({
     alias: [
       { find: /^csv-parse$/, replacement: fileURLToPath(new URL('./stubs/csv-parse.ts', import.meta.url)) },
       { find: /^csv-parse\/sync$/, replacement: 'csv-parse/browser/esm/sync' },
+      // linkedom (the report's SVG DOM) tries the optional native `canvas` and falls back to its
+      // own shim; in the bundle, the shim directly.
+      { find: /^canvas$/, replacement: fileURLToPath(new URL('../node_modules/linkedom/commonjs/canvas-shim.cjs', import.meta.url)) },
     ],
   },
   worker: { format: 'es', plugins: () => [nodeStubs()] },

@@ -164,7 +164,7 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
     } finally {
       await w.close();
     }
-  });
+  }, 600_000);
 
   it('WebGPU off: the WebGL2 tier fits Heston equal to the CLI to the f32 floor', async () => {
     const w = await open('webgl2', '?models=heston');
@@ -180,7 +180,7 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
     } finally {
       await w.close();
     }
-  });
+  }, 600_000);
 
   it('WebGPU and WebGL off: the CPU tier (f64 in a worker) equals the CLI --backend cpu; Black rides along', async () => {
     const w = await open('cpu', '?models=black,heston');
@@ -193,12 +193,21 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
       expectSameFit(results[1], cli.cpu!, 'f64');
       // Live parameters were drawn while it ran, and the final table shows the fit.
       expect(await w.page.textContent('[data-testid="params-heston"]')).toContain(results[1].params.kappa.toPrecision(6));
+      // Downloads: the result JSON as shown, and the CLI's full HTML report built in the page.
+      const [json] = await Promise.all([w.page.waitForEvent('download'), w.page.click('#dl-json')]);
+      expect(JSON.parse(readFileSync((await json.path())!, 'utf8'))).toEqual(results);
+      const [report] = await Promise.all([w.page.waitForEvent('download', { timeout: 120_000 }), w.page.click('#dl-report')]);
+      const html = readFileSync((await report.path())!, 'utf8');
+      expect(html).toMatch(/^<!doctype html>/i);
+      expect(html).toContain('<svg');
+      expect(html).toContain(results[1].params.kappa.toPrecision(4));
+      expect(html).not.toMatch(/<script[^>]+src=|https?:\/\/(?!www\.w3\.org)/);
       await w.page.screenshot({ path: join(OUT, 'cpu-black-heston.png'), fullPage: true });
       expect(w.problems).toEqual([]);
     } finally {
       await w.close();
     }
-  });
+  }, 600_000);
 
   it('a dropped CSV with bad rows shows each exclusion with its reason and still fits; a file with no usable quotes says so', async () => {
     const w = await open('cpu', '?models=heston');
@@ -239,7 +248,7 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
     } finally {
       await w.close();
     }
-  });
+  }, 600_000);
 
   it('cancel stops a running fit and the page can run again; the shareable link re-runs the same fit', async () => {
     const w = await open('cpu', '?models=bates');
@@ -261,7 +270,7 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
     } finally {
       await w.close();
     }
-  });
+  }, 600_000);
 });
 
 describe('volfit serve', () => {

@@ -95,7 +95,7 @@ export function heatmapSvg(quotes: readonly PlotQuote[], fit: ModelIvs): string 
       if (sw === 0) continue;
       const d = s / sw;
       parts.push(`<rect x="${L + b * cw}" y="${Tp + r * ch}" width="${cw - 2}" height="${ch - 2}" fill="${heatColor(d)}"><title>${d.toFixed(2)} vol pts</title></rect>`);
-      parts.push(`<text x="${L + b * cw + 6}" y="${Tp + r * ch + 14}">${d.toFixed(2)}</text>`);
+      parts.push(`<text x="${L + b * cw + 6}" y="${Tp + r * ch + 14}"${Math.abs(d) > 1.2 ? ' style="fill:#fff"' : ''}>${d.toFixed(2)}</text>`);
     }
   });
   return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="residuals ${esc(fit.model)}">${parts.join('')}</svg>`;

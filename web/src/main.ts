@@ -186,7 +186,8 @@ function draw(): void {
   }
   const ivs = fits.map(ivsOf).filter((x): x is ModelIvs => x !== undefined);
   const legend = ivs.map((f) => `<span style="color:${MODEL_COLORS[f.model]}">━ ${f.model}</span>`).join('');
-  $('smiles').innerHTML = `<div class="legend">${legend}</div>` + smilesSvg(data.quotes, ivs);
+  $('legend').innerHTML = legend;
+  $('smiles').innerHTML = smilesSvg(data.quotes, ivs);
   $('heatmap').innerHTML = ivs.map((f) => heatmapSvg(data!.quotes, f)).join('');
   $('params').innerHTML = fits.map(paramTable).join('');
 }
