@@ -7,22 +7,22 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
-const STUB = '\0volfit-node-stub';
+const STUB = '\0volfit-node-stub:';
 
+/** Each Node-only module becomes a module with the same export names, each a function that throws. */
 function nodeStubs(): Plugin {
   return {
     name: 'volfit-node-stubs',
     enforce: 'pre',
-    resolveId: (id) => (id === 'webgpu' || id.startsWith('node:') ? STUB : null),
-    load: (id) =>
-      id === STUB
-        ? {
-            code: `const fail = () => { throw new Error('Node-only module: not available in the browser'); };
-export const __stub = new Proxy({}, { get: () => fail });
-export default __stub;`,
-            syntheticNamedExports: '__stub',
-          }
-        : null,
+    resolveId: (id) => (id === 'webgpu' || id.startsWith('node:') ? STUB + id : null),
+    async load(id) {
+      if (!id.startsWith(STUB)) return null;
+      const name = id.slice(STUB.length);
+      // Dawn's bindings are not loaded to list their names: the two device.ts uses.
+      const names = name === 'webgpu' ? ['create', 'globals'] : Object.keys(await import(name));
+      const exports = names.filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n)).map((n) => `export const ${n} = fail;`);
+      return `const fail = () => { throw new Error('${name} is Node-only: not available in the browser'); };\nexport default {};\n${exports.join('\n')}`;
+    },
   };
 }
 

@@ -293,3 +293,40 @@ describe('volfit serve', () => {
     }
   });
 });
+
+describe('volfit serve (CLI)', () => {
+  it('serves the built app and prints its URL, or says how to build it; a bad --port is a one-line error', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const { WEB_APP_DIR } = await import('../../src/webapp/serve.js');
+    const bad = spawn(process.execPath, [join(root, 'bin/volfit.js'), 'serve', '--port', '70000']);
+    let badErr = '';
+    bad.stderr.on('data', (d) => (badErr += d));
+    expect(await new Promise((ok) => bad.on('close', ok))).toBe(2);
+    expect(badErr.trim()).toBe("volfit: error: --port must be an integer in [0, 65535], got '70000'");
+
+    const child = spawn(process.execPath, [join(root, 'bin/volfit.js'), 'serve', '--port', '0']);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<number | null>((ok) => child.on('close', ok));
+    try {
+      if (!existsSync(join(WEB_APP_DIR, 'index.html'))) {
+        // npm run build:web (run by `prepare`) has not been run in this checkout.
+        expect(await closed).toBe(2);
+        expect(err).toMatch(/the web app is not built .*run npm run build:web/);
+        return;
+      }
+      const deadline = Date.now() + 30_000;
+      while (!/http:\/\/127\.0\.0\.1:\d+\//.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const appUrl = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)![0];
+      const res = await fetch(appUrl);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('data-testid="run"');
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+    }
+  });
+});
