@@ -5,7 +5,8 @@
  * (`volfit normalize` then `volfit calibrate --json` with the same start, run here as child
  * processes): the f64 CPU tier to 1e-8, the f32 tiers (WebGPU on SwiftShader, WebGL2) to the f32
  * floor (see F32_FLOOR). Every page: no console error, no uncaught error or rejection, no request
- * to another origin. Screenshots go to test-output/web/.
+ * to another origin. Screenshots go to test-output/web/. Also: bad and empty files, downloads,
+ * cancel, the share link, offline use, and `volfit serve`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -269,6 +270,36 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
       expect(w.problems).toEqual([]);
     } finally {
       await w.close();
+    }
+  }, 600_000);
+});
+
+describe.skipIf(!hasChromium)('browser app offline', () => {
+  it('works offline once loaded: with its server gone, a reload still fits (service worker cache)', async () => {
+    const own = createAppServer(appDir);
+    const ownUrl = await listen(own, 0, '127.0.0.1');
+    const { chromium } = await import('playwright-core');
+    const profile = mkdtempSync(join(tmpdir(), 'volfit-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, ...TIER_FLAGS.cpu] });
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(String(e)));
+      await page.goto(`${ownUrl}?models=heston`);
+      await page.waitForFunction(() => !(document.querySelector('[data-testid="run"]') as HTMLButtonElement).disabled, null, { timeout: 120_000 });
+      // The page hands the service worker its files; wait until they are all in its cache.
+      await page.waitForFunction(async () => (await (await caches.open('volfit-web-v1')).keys()).length >= 4, null, { timeout: 60_000 });
+      const closed = new Promise<void>((ok) => own.close(() => ok()));
+      own.closeAllConnections();
+      await closed;
+      await page.goto(`${ownUrl}?models=black&run=1`);
+      const el = await page.waitForSelector('[data-testid="result-json"]', { state: 'attached', timeout: 120_000 });
+      expect(JSON.parse((await el.textContent())!).map((r: CalibrationResult) => r.model)).toEqual(['black']);
+      expect(problems).toEqual([]);
+    } finally {
+      own.close();
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
     }
   }, 600_000);
 });

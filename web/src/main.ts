@@ -5,6 +5,7 @@
  * in the worker's chunk, the report builder in a chunk loaded on demand.
  */
 import snapshotUrl from '../../data/deribit-btc-eth-snapshot-2026-01-05/deribit_options_snapshot_20260105T153329Z.csv?url';
+import workerUrl from './worker.ts?worker&url';
 import { heatmapSvg, MODEL_COLORS, smilesSvg, type ModelIvs } from './charts.js';
 import { MODELS, TIERS, type DataSummary, type FromWorker, type Tier, type WebModel } from './protocol.js';
 import type { CalibrationResult } from '../../src/calibrator/result.js';
@@ -39,7 +40,7 @@ let runStart = 0;
 let tierReady = false;
 
 function startWorker(): Worker {
-  const w = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  const w = new Worker(workerUrl, { type: 'module' });
   w.onmessage = (ev: MessageEvent<FromWorker>) => onMessage(ev.data);
   w.onerror = (ev) => showFitError(`worker failed: ${ev.message}`);
   w.postMessage({ type: 'init', tier: requestedTier() });
@@ -285,7 +286,20 @@ function setup(): void {
   updateShare();
   worker = startWorker();
   void loadSnapshot();
-  if ('serviceWorker' in navigator && location.protocol !== 'file:') void navigator.serviceWorker.register('./sw.js').catch(() => {});
+  if ('serviceWorker' in navigator && location.protocol !== 'file:') void keepOffline();
+}
+
+/** Registers the service worker and hands it the files this page loaded (web/public/sw.js). */
+async function keepOffline(): Promise<void> {
+  try {
+    await navigator.serviceWorker.register('./sw.js');
+    const reg = await navigator.serviceWorker.ready;
+    const loaded = performance.getEntriesByType('resource').map((e) => e.name);
+    const urls = [location.pathname, workerUrl, snapshotUrl, ...loaded].filter((u) => new URL(u, location.href).origin === location.origin);
+    reg.active?.postMessage({ type: 'cache', urls: [...new Set(urls)] });
+  } catch {
+    // No service worker (private mode, an http origin other than localhost): online only.
+  }
 }
 
 async function readFile(file: File | undefined): Promise<void> {
