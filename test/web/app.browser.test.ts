@@ -227,7 +227,12 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
       breakCell(3, 'price', 'abc');
       breakCell(7, 'strike', '-5');
       breakCell(11, 'type', 'straddle');
-      await w.page.setInputFiles('[data-testid="file"]', { name: 'bad-rows.csv', mimeType: 'text/csv', buffer: Buffer.from(lines.join('\n') + '\n') });
+      // Dropped on the drop zone (a real DataTransfer and drop event); the empty file below is picked.
+      await w.page.evaluate((text) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([text], 'bad-rows.csv', { type: 'text/csv' }));
+        document.querySelector('[data-testid="drop"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, lines.join('\n') + '\n');
       await w.page.waitForFunction(() => /bad-rows\.csv .*quotes kept/.test(document.querySelector('[data-testid="data-status"]')!.textContent!), null, { timeout: 60_000 });
       const excluded = await w.page.$$eval('[data-testid="exclusions"] tbody tr', (rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent)));
       for (const row of ['3', '7', '11']) expect(excluded.some((e) => e[0] === row), `row ${row} listed`).toBe(true);
@@ -244,6 +249,19 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
       const message = (await w.page.textContent('[data-testid="data-error"]'))!;
       expect(message).toMatch(/^empty\.csv: /);
       expect(message.length).toBeGreaterThan(20);
+      expect(await w.page.isDisabled('[data-testid="run"]')).toBe(true);
+      expect(w.problems).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  }, 600_000);
+
+  it('a forced tier that is missing is an error on the page, not a silent swap', async () => {
+    const w = await open('cpu', '?models=heston&backend=webgpu');
+    try {
+      await w.page.waitForSelector('[data-testid="fit-error"]:not([hidden])', { timeout: 60_000 });
+      expect(await w.page.textContent('[data-testid="fit-error"]')).toMatch(/^backend=webgpu requested but unavailable: /);
+      expect(await w.page.textContent('[data-testid="tier"]')).toBe('none');
       expect(await w.page.isDisabled('[data-testid="run"]')).toBe(true);
       expect(w.problems).toEqual([]);
     } finally {
