@@ -24,7 +24,7 @@
  * full path.
  */
 import type { Model } from '../models/types.js';
-import type { NormalSumsEvaluator, ResidualDefinition, SurfacePricer } from '../engines/pricer.js';
+import type { NormalSumsEvaluator, PricedOn, ResidualDefinition, SurfacePricer } from '../engines/pricer.js';
 import { sumSquares, type LeastSquaresProblem, type NormalEquationsResult } from '../optim/problem.js';
 import { stencilJacobian, type Stencil } from '../optim/stencil.js';
 import { normalEquations } from '../optim/linalg.js';
@@ -62,7 +62,7 @@ export interface ObjectiveOptions {
 export interface BatchResiduals {
   /** n vectors of length `size`; a set with a non-finite price gets a vector of NaN. */
   r: Float64Array[];
-  backend: 'webgpu' | 'cpu';
+  backend: PricedOn;
 }
 
 export class Objective implements LeastSquaresProblem {
@@ -72,7 +72,7 @@ export class Objective implements LeastSquaresProblem {
   readonly size: number;
   ivMode: IvMode = 'vega';
   evaluations = 0;
-  lastBackend: 'webgpu' | 'cpu' = 'cpu';
+  lastBackend: PricedOn = 'cpu';
   /** The last error a pricer threw (its sets were scored as non-finite). */
   lastPricingError?: string;
   private readonly invNoise: number;
@@ -168,7 +168,7 @@ export class Objective implements LeastSquaresProblem {
     const { prep, m, p } = this;
     const params = this.params(z);
     this.evaluations += 1;
-    let out: { prices: Float64Array; gradient: Float64Array; backend: 'webgpu' | 'cpu' };
+    let out: { prices: Float64Array; gradient: Float64Array; backend: PricedOn };
     try {
       out = await this.pricer.priceAndGradient!(params);
     } catch (e) {

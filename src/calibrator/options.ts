@@ -33,6 +33,8 @@ export interface ProgressEvent {
   seconds: number;
   /** true for a report while pricing is under way (no new step since the last report). */
   working?: boolean;
+  /** LM steps over every parameter: the accepted parameters (model units), for live displays. */
+  params?: Record<string, number>;
 }
 
 /** A heartbeat emits a progress event when none was emitted for this long (ms). */

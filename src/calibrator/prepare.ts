@@ -236,7 +236,8 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
       heartbeat,
     };
     const objective = progress.track(new Objective(model, prep, pricer, bounds, objectiveOptions));
-    const onGpu = backend.name === 'webgpu';
+    // f32 prices (WebGPU, or a pricer that says so): f32 LM settings and batched stencils.
+    const onGpu = backend.name === 'webgpu' || pricer.precision === 'f32';
     // Every stage before the exact-IV polish (probe, DE, LM on first-order residuals, on a
     // subsample or on all quotes) only finds the polish its start: on the CPU it prices through
     // a search-grade pricer (PricerHooks.search; COS: at most SEARCH_MAX_TERMS terms per expiry,
@@ -308,9 +309,11 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
           ...extra,
           // fabs is per quote: scale by the quote count of the objective this stage runs on.
           fabs: (extra.fabs ?? opts.lm?.fabs ?? lmBase.fabs ?? 0) * quoteCount,
-          onIteration: (it, f) => {
+          onIteration: (it, f, z) => {
             ctx.history.push({ stage: stage === 'staged' ? 'lm' : stage, objective: f });
-            progress.report(stage, it, f);
+            // A staged run's restricted problem has fewer coordinates: no parameters to show.
+            const params = opts.progress && z.length === P ? paramRecord(model, toModel(z, bounds)) : undefined;
+            progress.report(stage, it, f, params);
           },
         });
         ctx.iterations += res.iterations;
@@ -356,18 +359,18 @@ function progressOf(opts: CalibrateOptions, seconds: () => number) {
   const now = { stage: 'probe' as Stage, iteration: 0, f: NaN };
   let lastEvent = performance.now();
   const evaluations = () => objectives.reduce((n, o) => n + o.evaluations, 0);
-  const emit = (working: boolean) => {
+  const emit = (working: boolean, params?: Record<string, number>) => {
     lastEvent = performance.now();
-    opts.progress?.({ stage: now.stage, iteration: now.iteration, objective: now.f, evaluations: evaluations(), seconds: seconds(), ...(working ? { working } : {}) });
+    opts.progress?.({ stage: now.stage, iteration: now.iteration, objective: now.f, evaluations: evaluations(), seconds: seconds(), ...(working ? { working } : {}), ...(params ? { params } : {}) });
   };
   return {
     evaluations,
     track: (o: Objective) => { objectives.push(o); return o; },
-    report: (stage: Stage, iteration: number, f: number) => {
+    report: (stage: Stage, iteration: number, f: number, params?: Record<string, number>) => {
       now.stage = stage;
       now.iteration = iteration;
       now.f = f;
-      emit(false);
+      emit(false, params);
     },
     enterStage: (stage: Stage) => {
       now.stage = stage;
@@ -380,4 +383,8 @@ function progressOf(opts: CalibrateOptions, seconds: () => number) {
         }
       : undefined,
   };
+}
+
+function paramRecord(model: Model, p: Float64Array): Record<string, number> {
+  return Object.fromEntries(model.params.map((s, i) => [s.name, p[i]]));
 }

@@ -2,6 +2,7 @@
  * The one JSON shape of a calibration, shared by the library and `volfit calibrate --json`.
  * Fields of the issue come first and are never renamed; the rest are extensions.
  */
+import type { PricedOn } from '../engines/pricer.js';
 import type { ArbitrageReport, SliceOutput } from '../surface/types.js';
 
 /**
@@ -28,7 +29,7 @@ export interface CalibrationResult {
   evaluations: number;
   route: { name: RouteName; reason: string };
   converged: boolean;
-  backend: 'webgpu' | 'cpu';
+  backend: PricedOn;
   seconds: number;
   quotes: { used: number; excluded: Array<{ row: number; reason: string }> };
   /**

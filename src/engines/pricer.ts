@@ -29,13 +29,16 @@ export function quoteSetOf(
   };
 }
 
+/** Where prices were computed: 'webgl2' is the web app's WebGL2 tier (web/src/webgl2). */
+export type PricedOn = 'webgpu' | 'webgl2' | 'cpu';
+
 export interface BatchPrices {
   /** N x M row-major: prices[n * M + m]. */
   prices: Float64Array;
   /** Monte Carlo engines: standard error of each price (same layout); absent for deterministic engines. */
   stderr?: Float64Array;
   /** Where the prices were computed ('webgpu' or 'cpu'): a lost device falls back to the CPU. */
-  backend: 'webgpu' | 'cpu';
+  backend: PricedOn;
 }
 
 /**
@@ -72,7 +75,7 @@ export interface NormalSums {
   g: Float64Array | null;
   /** J^T J (D x D, symmetric, row-major). g and A are null without steps or when a perturbed set has a non-finite price. */
   A: Float64Array | null;
-  backend: 'webgpu' | 'cpu';
+  backend: PricedOn;
 }
 
 /** Normal sums of stencils for one residual definition; holds its quote data (on the GPU) between calls. */
@@ -84,6 +87,11 @@ export interface NormalSumsEvaluator {
 export interface SurfacePricer {
   readonly model: Model;
   readonly quotes: QuoteSet;
+  /**
+   * 'f32': prices carry f32 rounding on a backend the calibrator does not know as a GPU (the web
+   * app's WebGL2 tier runs on the 'cpu' backend): LM then takes its f32 settings, as on WebGPU.
+   */
+  readonly precision?: 'f32';
   /** `params` is N x P row-major (P = model.params.length). */
   priceBatch(params: Float64Array, n: number): Promise<BatchPrices>;
   /**

@@ -50,7 +50,8 @@ export interface LmOptions {
   speculative?: boolean;
   /** 'auto' (default): the problem's analytic Jacobian when it has one, else finite differences. */
   jacobian?: 'auto' | 'analytic' | 'fd';
-  onIteration?: (iteration: number, f: number) => void;
+  /** `z`: the accepted point (the caller's coordinates; do not modify). */
+  onIteration?: (iteration: number, f: number, z: Float64Array) => void;
 }
 
 export type LmReason = 'gtol' | 'ftol' | 'xtol' | 'fabs' | 'stalled' | 'max-iterations' | 'max-evaluations' | 'non-finite-start';
@@ -221,7 +222,7 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
         lambda *= Math.max(1 / 3, 1 - (2 * rho - 1) ** 3);
         nu = 2;
         history.push(f);
-        opts.onIteration?.(it, f);
+        opts.onIteration?.(it, f, z);
         let dzn = 0;
         let zn = 0;
         for (let j = 0; j < p; j++) { dzn += dz[j] * dz[j]; zn += z[j] * z[j]; }

@@ -13,6 +13,8 @@
 import { shaderLayoutOf, structWgsl } from './layout.js';
 
 const cache = new Map<string, Promise<string>>();
+/** WGSL texts a bundle carries (name -> text), read before any file or URL. */
+const bundled = new Map<string, string>();
 
 // src/backends/webgpu/ and dist/backends/webgpu/ are both three levels below the package root.
 let shaderBase: URL | string = new URL('../../../shaders/', import.meta.url);
@@ -27,12 +29,24 @@ export function setShaderBaseUrl(base: string | URL): void {
   cache.clear();
 }
 
+/**
+ * Hands the loader the text of shaders/ files (name relative to shaders/, e.g. `lib/math.wgsl`),
+ * for bundles that carry them (the web app imports them with Vite's `?raw`): no fetch at run
+ * time, so the page works offline once loaded.
+ */
+export function registerShaderSources(files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) bundled.set(name, text);
+  cache.clear();
+}
+
 function shaderUrl(name: string): URL {
   const base = typeof shaderBase === 'string' ? new URL(shaderBase, globalThis.location?.href) : shaderBase;
   return new URL(name, base);
 }
 
 async function readRaw(name: string): Promise<string> {
+  const text = bundled.get(name);
+  if (text !== undefined) return text;
   const url = shaderUrl(name);
   if (url.protocol === 'file:') {
     const fs = await import('node:fs/promises');

@@ -110,44 +110,10 @@ export class CosGpu {
 
   async priceBatch(params: Float64Array, n: number): Promise<Float64Array> {
     const { model, quotes, groups, ctx } = this;
-    const P = model.params.length;
-    const E = groups.T.length;
-    const M = quotes.T.length;
-    const nPlans = n * E;
-    const planRecs: Array<ReturnType<typeof cosPlanValues>> = new Array(nPlans);
-    const planA = new Float64Array(nPlans);
-    const planB = new Float64Array(nPlans);
-    const planC2 = new Float64Array(nPlans);
-    const planC1 = new Float64Array(nPlans);
-    let stride = 1;
-    for (let s = 0; s < n; s++) {
-      const p = params.subarray(s * P, (s + 1) * P);
-      for (let e = 0; e < E; e++) {
-        const T = groups.T[e];
-        const plan = cosPlan(model, p, T, this.options);
-        const j = s * E + e;
-        planRecs[j] = cosPlanValues(plan.a, plan.b, plan.n, plan.c2, plan.c1, T, p);
-        planA[j] = plan.a;
-        planB[j] = plan.b;
-        planC2[j] = plan.c2;
-        planC1[j] = plan.c1;
-        stride = Math.max(stride, plan.n);
-      }
-    }
-    const nRec = n * M;
-    const quoteRecs: Array<ReturnType<typeof cosQuoteValues>> = new Array(nRec);
-    const skip = new Uint8Array(nRec);
-    for (let s = 0; s < n; s++) {
-      for (let m = 0; m < M; m++) {
-        const j = s * E + groups.expiryOf[m];
-        const ks = Math.log(quotes.strike[m] / quotes.forward[m]);
-        const r = s * M + m;
-        quoteRecs[r] = cosQuoteValues(ks, planA[j], planB[j], j, quotes.isCall[m] === 1);
-        skip[r] = quoteRecs[r].below;
-      }
-    }
-    const planData = CosPlanRecord.pack(planRecs);
-    const rec = CosQuoteRecord.pack(quoteRecs);
+    const batch = prepareCosBatch(model, quotes, groups, params, n, this.options);
+    const { nPlans, nRec, stride } = batch;
+    const planData = CosPlanRecord.pack(batch.planRecs);
+    const rec = CosQuoteRecord.pack(batch.quoteRecs);
     const dims = CosDimsRecord.packOne({ plans: nPlans, stride, records: nRec, quotes: 0 });
     const planBuf = this.plans.write(planData);
     const coefBuf = this.coef.ensure(nPlans * stride * 16);
@@ -166,31 +132,83 @@ export class CosGpu {
     const diff = new Float32Array(await readBuffer(ctx, outBuf, nRec * 4));
     this.traffic.uploaded += planData.byteLength + rec.byteLength + dims.byteLength;
     this.traffic.readBack += nRec * 4;
-
-    const prices = new Float64Array(nRec);
-    for (let s = 0; s < n; s++) {
-      for (let m = 0; m < M; m++) {
-        const r = s * M + m;
-        const j = s * E + groups.expiryOf[m];
-        const F = quotes.forward[m];
-        const kappa = quotes.strike[m] / F;
-        let put = 0;
-        if (!skip[r]) {
-          // Control variate: the put on X ~ N(c1, c2) (the model's mean and variance), closed form
-          // in f64: E[(kappa - e^X)^+] = e^s P_Black(F = 1, K = kappa e^-s, sd sqrt(c2)), s = c1 + c2/2.
-          const sh = planC1[j] + 0.5 * planC2[j];
-          const ks = kappa * Math.exp(-sh);
-          const bs = Math.exp(sh) * Math.sqrt(ks) * normalisedBlack(-Math.log(ks), Math.sqrt(planC2[j]), false);
-          put = Math.min(Math.max(bs + diff[r], 0), kappa);
-        }
-        const v = quotes.isCall[m] ? Math.max(put + 1 - kappa, 0) : put;
-        prices[r] = quotes.discount[m] * F * v;
-      }
-    }
-    return prices;
+    return finishCosBatch(quotes, groups, batch, diff, n);
   }
 
   dispose(): void {
     for (const b of [this.plans, this.coef, this.recs, this.out, this.dims]) b.destroy();
   }
+}
+
+/**
+ * The f64 set-up of one f32 COS batch (n parameter sets): a plan per (set, expiry) and a quote
+ * record per (set, quote), as cos.wgsl reads them. Shared by the WebGPU kernel and other f32
+ * ports of it (the web app's WebGL2 tier).
+ */
+export function prepareCosBatch(model: Model, quotes: QuoteSet, groups: ExpiryGroups, params: Float64Array, n: number, options: CosOptions = COS_F32_DEFAULTS) {
+  const P = model.params.length;
+  const E = groups.T.length;
+  const M = quotes.T.length;
+  const nPlans = n * E;
+  const planRecs: Array<ReturnType<typeof cosPlanValues>> = new Array(nPlans);
+  const planA = new Float64Array(nPlans);
+  const planB = new Float64Array(nPlans);
+  const planC2 = new Float64Array(nPlans);
+  const planC1 = new Float64Array(nPlans);
+  let stride = 1;
+  for (let s = 0; s < n; s++) {
+    const p = params.subarray(s * P, (s + 1) * P);
+    for (let e = 0; e < E; e++) {
+      const T = groups.T[e];
+      const plan = cosPlan(model, p, T, options);
+      const j = s * E + e;
+      planRecs[j] = cosPlanValues(plan.a, plan.b, plan.n, plan.c2, plan.c1, T, p);
+      planA[j] = plan.a;
+      planB[j] = plan.b;
+      planC2[j] = plan.c2;
+      planC1[j] = plan.c1;
+      stride = Math.max(stride, plan.n);
+    }
+  }
+  const nRec = n * M;
+  const quoteRecs: Array<ReturnType<typeof cosQuoteValues>> = new Array(nRec);
+  const skip = new Uint8Array(nRec);
+  for (let s = 0; s < n; s++) {
+    for (let m = 0; m < M; m++) {
+      const j = s * E + groups.expiryOf[m];
+      const ks = Math.log(quotes.strike[m] / quotes.forward[m]);
+      const r = s * M + m;
+      quoteRecs[r] = cosQuoteValues(ks, planA[j], planB[j], j, quotes.isCall[m] === 1);
+      skip[r] = quoteRecs[r].below;
+    }
+  }
+  return { nPlans, nRec, stride, planRecs, quoteRecs, planC1, planC2, skip };
+}
+
+/** Prices (n x M) from the kernel's f32 put differences: the control variate added back in f64. */
+export function finishCosBatch(quotes: QuoteSet, groups: ExpiryGroups, batch: ReturnType<typeof prepareCosBatch>, diff: Float32Array, n: number): Float64Array {
+  const { planC1, planC2, skip } = batch;
+  const E = groups.T.length;
+  const M = quotes.T.length;
+  const prices = new Float64Array(n * M);
+  for (let s = 0; s < n; s++) {
+    for (let m = 0; m < M; m++) {
+      const r = s * M + m;
+      const j = s * E + groups.expiryOf[m];
+      const F = quotes.forward[m];
+      const kappa = quotes.strike[m] / F;
+      let put = 0;
+      if (!skip[r]) {
+        // Control variate: the put on X ~ N(c1, c2) (the model's mean and variance), closed form
+        // in f64: E[(kappa - e^X)^+] = e^s P_Black(F = 1, K = kappa e^-s, sd sqrt(c2)), s = c1 + c2/2.
+        const sh = planC1[j] + 0.5 * planC2[j];
+        const ks = kappa * Math.exp(-sh);
+        const bs = Math.exp(sh) * Math.sqrt(ks) * normalisedBlack(-Math.log(ks), Math.sqrt(planC2[j]), false);
+        put = Math.min(Math.max(bs + diff[r], 0), kappa);
+      }
+      const v = quotes.isCall[m] ? Math.max(put + 1 - kappa, 0) : put;
+      prices[r] = quotes.discount[m] * F * v;
+    }
+  }
+  return prices;
 }

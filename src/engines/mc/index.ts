@@ -4,7 +4,7 @@
  */
 import { silentLogger, type Backend, type Logger } from '../../backends/backend.js';
 import type { Model } from '../../models/types.js';
-import type { QuoteSet, SurfacePricer } from '../pricer.js';
+import type { PricedOn, QuoteSet, SurfacePricer } from '../pricer.js';
 import type { McOptions } from './plan.js';
 import { createMcPricer } from './pricer.js';
 
@@ -28,7 +28,7 @@ export const MC_CALIBRATION_DEFAULTS = { paths: 32_768, steps: 64, seed: 42, ant
 export interface McPriceResult {
   prices: Float64Array;
   stderr: Float64Array;
-  backend: 'webgpu' | 'cpu';
+  backend: PricedOn;
 }
 
 /** Prices `quotes` under one parameter vector with standard errors (present values, quote order). */
