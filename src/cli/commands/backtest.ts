@@ -163,7 +163,7 @@ async function run(o: Flags): Promise<void> {
 export function register(program: Command): void {
   program
     .command('backtest')
-    .description('recalibrate every day of a series of snapshots: warm starts and priors, stale days, change points, model choice; DuckDB store and HTML report')
+    .description('recalibrate every day of a series of snapshots (warm starts, priors, stale days, change points, model choice; DuckDB store, HTML report)')
     .option('--input <dir|file>', 'a folder of daily venue snapshots (a YYYY-MM-DD in each file name) or a canonical CSV with a date column')
     .addOption(new Option('--venue <venue>', 'venue of the snapshots').choices(['auto', 'deribit', 'cboe', 'canonical']).default('auto'))
     .option('--underlying <coin>', 'Deribit: BTC or ETH (mixed files)')
