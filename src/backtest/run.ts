@@ -16,7 +16,7 @@ import { CalibrationInputError } from '../calibrator/transforms.js';
 import { chooseFitBackend } from '../demo/fits.js';
 import { getModel, isSliceModel } from '../models/index.js';
 import { Chain } from './chain.js';
-import { planDays, type Day, type InputOptions } from './input.js';
+import { planDays, type Day, type DayQuote, type InputOptions } from './input.js';
 import { marketSeries } from './series.js';
 import { staleReason } from './stale.js';
 import type { DayDetail, DayRecord, FitRecord, FitRoute } from './types.js';
@@ -125,79 +125,109 @@ function priorOf(prev: FitRecord, strength: number): PriorSource | null {
   return { model: prev.model, params: prev.params, covariance: prev.covariance.map((row) => row.map((c) => c / strength)), noise: prev.noise };
 }
 
-interface Ctx {
-  opts: BacktestOptions;
-  backend: Backend;
-  log: Logger;
-}
-
 /** A warm fit: from the previous good fit, with it as prior when asked and possible. */
-async function warmFit(ctx: Ctx, day: Day, model: string, prev: FitRecord): Promise<{ rec: FitRecord; result?: CalibrationResult }> {
+async function warmFit(quotes: readonly DayQuote[], plan: FitPlan, backend: Backend, log: Logger): Promise<FitOutcome> {
+  const { model, prev } = plan;
   const m = getModel(model);
-  const start = { model, params: insideBounds(model, prev.params!) };
-  const wantPrior = (ctx.opts.prior ?? 'previous') === 'previous';
-  const prior = wantPrior ? priorOf(prev, ctx.opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH) : null;
+  const start = { model, params: insideBounds(model, prev!.params!) };
+  const wantPrior = plan.prior === 'previous';
+  const prior = wantPrior ? priorOf(prev!, plan.priorStrength) : null;
   let note = wantPrior && !prior ? 'the previous fit has no covariance (a parameter at a bound): warm start only' : undefined;
   const t0 = performance.now();
-  const run = (p: PriorSource | null) => calibrate(day.quotes, { model: m, backend: ctx.backend, start, ...(p ? { prior: p } : {}), log: ctx.log });
+  const run = (p: PriorSource | null) => calibrate(quotes, { model: m, backend, start, ...(p ? { prior: p } : {}), log });
   try {
     try {
-      const r = await run(prior);
-      return { rec: fitRecord(model, prior ? 'warm+prior' : 'warm', r, note), result: r };
+      return outcomeOf(model, prior ? 'warm+prior' : 'warm', await run(prior), note);
     } catch (e) {
       if (!(prior && e instanceof CalibrationInputError && e.subject === 'prior')) throw e;
       note = `prior refused (${e.message}): warm start only`;
-      const r = await run(null);
-      return { rec: fitRecord(model, 'warm', r, note), result: r };
+      return outcomeOf(model, 'warm', await run(null), note);
     }
   } catch (e) {
     return { rec: failedRecord(model, prior ? 'warm+prior' : 'warm', (e as Error).message, (performance.now() - t0) / 1000) };
   }
 }
 
-/** The cold fits of a day, one surface per model, through calibrateMany. */
-async function coldFits(ctx: Ctx, day: Day, models: readonly string[]): Promise<Map<string, { rec: FitRecord; result?: CalibrationResult }>> {
-  const out = new Map<string, { rec: FitRecord; result?: CalibrationResult }>();
-  if (models.length === 0) return out;
-  const surfaces: ManySurface[] = models.map((model) => ({
-    name: model,
-    model,
-    quotes: day.quotes,
-    ...(ctx.opts.coldStart?.[model] ? { start: ctx.opts.coldStart[model] } : {}),
-  }));
-  const processModels = models.filter((m) => !isSliceModel(getModel(m))).length;
-  const threads = Math.max(1, Math.min(ctx.opts.threads ?? processModels, processModels));
-  const outcomes = await calibrateMany(surfaces, { backend: ctx.backend.name === 'cpu' ? 'cpu' : ctx.backend, threads, log: ctx.log });
-  outcomes.forEach((o, i) => {
-    const model = models[i];
-    if (isSurfaceFailure(o)) out.set(model, { rec: failedRecord(model, 'cold', o.error, o.seconds) });
-    else out.set(model, { rec: fitRecord(model, 'cold', o), result: o });
-  });
-  return out;
+/** One model's fit of a day as planned by the chain: plain data, so that it can cross to a queue worker. */
+export interface FitPlan {
+  model: string;
+  route: 'cold' | 'warm';
+  /** The last good fit of the model (warm). */
+  prev?: FitRecord;
+  prior: 'off' | 'previous';
+  priorStrength: number;
+  coldStart?: Record<string, number>;
 }
 
-function detailOf(day: Day, results: Map<string, CalibrationResult>): DayDetail {
-  return {
-    excluded: day.excluded,
-    quotes: day.quotes.map((q) => ({ row: q.row, T: q.T, expiry: q.expiry, strike: q.strike, isCall: q.isCall, price: q.price, forward: q.forward, discount: q.discount, iv: q.iv, weight: q.weight ?? 1 })),
-    residuals: Object.fromEntries([...results].map(([m, r]) => [m, r.residuals])),
+export interface FitOutcome {
+  rec: FitRecord;
+  residuals?: CalibrationResult['residuals'];
+}
+
+/** Fits a day's models; the in-process one below, or a queue's (queue.ts). */
+export type DayFitter = (date: string, quotes: readonly DayQuote[], plans: readonly FitPlan[]) => Promise<Map<string, FitOutcome>>;
+
+function outcomeOf(model: string, route: FitRoute, r: CalibrationResult, priorNote?: string): FitOutcome {
+  return { rec: fitRecord(model, route, r, priorNote), residuals: r.residuals };
+}
+
+/** A single fit: what a queue worker runs (a cold one through calibrate, which is what calibrateMany runs per surface). */
+export async function fitOne(quotes: readonly DayQuote[], plan: FitPlan, backend: Backend, log: Logger): Promise<FitOutcome> {
+  if (plan.route === 'warm') return warmFit(quotes, plan, backend, log);
+  const t0 = performance.now();
+  try {
+    const r = await calibrate(quotes, { model: getModel(plan.model), backend, ...(plan.coldStart ? { start: plan.coldStart } : {}), log });
+    return outcomeOf(plan.model, 'cold', r);
+  } catch (e) {
+    return { rec: failedRecord(plan.model, 'cold', (e as Error).message, (performance.now() - t0) / 1000) };
+  }
+}
+
+/** In-process: a day's cold fits through calibrateMany (one surface per model, in parallel), then the warm ones. */
+export function localFitter(backend: Backend, log: Logger, threads?: number): DayFitter {
+  return async (_date, quotes, plans) => {
+    const out = new Map<string, FitOutcome>();
+    const cold = plans.filter((p) => p.route === 'cold');
+    if (cold.length) {
+      const surfaces: ManySurface[] = cold.map((p) => ({ name: p.model, model: p.model, quotes, ...(p.coldStart ? { start: p.coldStart } : {}) }));
+      const processModels = cold.filter((p) => !isSliceModel(getModel(p.model))).length;
+      const n = Math.max(1, Math.min(threads ?? processModels, processModels));
+      const outcomes = await calibrateMany(surfaces, { backend: backend.name === 'cpu' ? 'cpu' : backend, threads: n, log });
+      outcomes.forEach((o, i) => {
+        const model = cold[i].model;
+        out.set(model, isSurfaceFailure(o) ? { rec: failedRecord(model, 'cold', o.error, o.seconds) } : outcomeOf(model, 'cold', o));
+      });
+    }
+    for (const p of plans) if (p.route === 'warm') out.set(p.model, await warmFit(quotes, p, backend, log));
+    return out;
   };
 }
 
-async function runDay(ctx: Ctx, chain: Chain, day: Day): Promise<{ record: DayRecord; detail: DayDetail }> {
+function detailOf(day: Day, fits: Map<string, FitOutcome>): DayDetail {
+  return {
+    excluded: day.excluded,
+    quotes: day.quotes.map((q) => ({ row: q.row, T: q.T, expiry: q.expiry, strike: q.strike, isCall: q.isCall, price: q.price, forward: q.forward, discount: q.discount, iv: q.iv, weight: q.weight ?? 1 })),
+    residuals: Object.fromEntries([...fits].flatMap(([m, f]) => (f.residuals ? [[m, f.residuals]] : []))),
+  };
+}
+
+async function runDay(opts: BacktestOptions, fitter: DayFitter, chain: Chain, day: Day): Promise<{ record: DayRecord; detail: DayDetail }> {
   const t0 = performance.now();
   const stale = staleReason(day.book, chain.goodBooks);
-  const cold: string[] = [];
-  const fits = new Map<string, { rec: FitRecord; result?: CalibrationResult }>();
-  for (const model of ctx.opts.models) {
+  const plans: FitPlan[] = opts.models.map((model) => {
     const prev = chain.lastGood.get(model);
-    if (isSliceModel(getModel(model)) || !prev || chain.restartNext) cold.push(model);
-  }
-  for (const [m, f] of await coldFits(ctx, day, cold)) fits.set(m, f);
-  for (const model of ctx.opts.models) {
-    if (!cold.includes(model)) fits.set(model, await warmFit(ctx, day, model, chain.lastGood.get(model)!));
-  }
-  const ordered = Object.fromEntries(ctx.opts.models.map((m) => [m, fits.get(m)!.rec]));
+    const cold = isSliceModel(getModel(model)) || !prev || chain.restartNext;
+    return {
+      model,
+      route: cold ? 'cold' : 'warm',
+      ...(cold ? {} : { prev }),
+      prior: opts.prior ?? 'previous',
+      priorStrength: opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH,
+      ...(cold && opts.coldStart?.[model] ? { coldStart: opts.coldStart[model] } : {}),
+    };
+  });
+  const fits = await fitter(day.date, day.quotes, plans);
+  const ordered = Object.fromEntries(opts.models.map((m) => [m, fits.get(m)!.rec]));
   const partial = {
     date: day.date,
     source: day.source,
@@ -211,12 +241,12 @@ async function runDay(ctx: Ctx, chain: Chain, day: Day): Promise<{ record: DayRe
     seconds: 0,
   };
   const cp = chain.commit(partial);
-  const results = new Map([...fits].flatMap(([m, f]) => (f.result ? [[m, f.result] as const] : [])));
   const record: DayRecord = { ...partial, ...cp, seconds: (performance.now() - t0) / 1000 };
-  return { record, detail: detailOf(day, results) };
+  return { record, detail: detailOf(day, fits) };
 }
 
-export async function runBacktest(opts: BacktestOptions, sink?: DaySink): Promise<BacktestResult> {
+/** `fitter`: how a day's fits run (default in-process: localFitter); a queue's coordinator passes its own. */
+export async function runBacktest(opts: BacktestOptions, sink?: DaySink, fitter?: DayFitter): Promise<BacktestResult> {
   const t0 = performance.now();
   const log = opts.log ?? silentLogger;
   for (const m of opts.models) getModel(m);
@@ -235,12 +265,11 @@ export async function runBacktest(opts: BacktestOptions, sink?: DaySink): Promis
   if (todo.length && done.length && todo[0].date < done[done.length - 1].date) {
     throw new Error(`the store has days after ${todo[0].date}, which it lacks: not a resumable run of this input`);
   }
-  const backend = await chooseFitBackend(opts.backend ?? 'auto', log);
-  const ctx: Ctx = { opts, backend, log };
+  const fit = fitter ?? localFitter(await chooseFitBackend(opts.backend ?? 'auto', log), log, opts.threads);
   if (done.length) log(`backtest: resuming after ${done[done.length - 1].date} (${done.length} days stored)`);
   for (const p of todo) {
     const day = p.load();
-    const { record, detail } = await runDay(ctx, chain, day);
+    const { record, detail } = await runDay(opts, fit, chain, day);
     if (sink) await sink.saveDay(record, detail);
     days.push(record);
     const f = Object.values(record.fits).map((x) => `${x.model} ${x.rmse_iv === null ? 'failed' : (100 * x.rmse_iv).toFixed(2)} (${x.route})`).join(', ');

@@ -32,6 +32,7 @@ interface Flags {
   prior: 'off' | 'previous';
   priorStrength: string;
   threads?: string;
+  queue?: string;
 }
 
 function dateFlag(flag: string, v: string | undefined): string | undefined {
@@ -110,6 +111,17 @@ async function rerender(o: Flags): Promise<void> {
   }
 }
 
+/** `--queue redis://...`: the day fits go to BullMQ workers (`volfit worker`). */
+async function openQueue(url: string, id: string, backend: Flags['backend']) {
+  const { queueFitter, QueueUrlError } = await import('../../backtest/queue.js');
+  try {
+    return await queueFitter(url, id, backend, stderrLogger);
+  } catch (e) {
+    if (e instanceof QueueUrlError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
 async function writeReportFrom(dir: string, days: DayRecord[], models: readonly string[], detail: (date: string) => Promise<DayDetail>): Promise<void> {
   const { writeBacktestReport } = await import('../../backtest/report.js');
   const path = await writeBacktestReport(dir, days, models, detail, stderrLogger);
@@ -145,11 +157,14 @@ async function run(o: Flags): Promise<void> {
   try {
     const id = runId(opts);
     if (store) await store.startRun(id, { ...opts, log: undefined, input: resolve(input) });
+    const queue = o.queue ? await openQueue(o.queue, id, o.backend) : undefined;
     try {
-      result = await runBacktest(opts, store?.sink(id));
+      result = await runBacktest(opts, store?.sink(id), queue?.fitter);
     } catch (e) {
       if (e instanceof BacktestInputError || e instanceof MarketFormatError || e instanceof CanonicalFormatError) throw new UserError(e.message);
       throw e;
+    } finally {
+      await queue?.close();
     }
     for (const n of result.notes) stderrLogger(n);
     if (store) await store.finishRun(id, result.seconds);
@@ -177,6 +192,7 @@ export function register(program: Command): void {
     .addOption(new Option('--prior <mode>', "day d's fit uses day d-1's as a Gaussian prior (previous) or only as its start (off)").choices(['off', 'previous']).default('previous'))
     .option('--prior-strength <w>', 'the prior covariance is the previous posterior covariance / w (1: full strength; smaller: looser)', String(DEFAULT_PRIOR_STRENGTH))
     .option('--threads <n>', 'worker threads of the cold passes (default: one per model, at most one per core)')
+    .option('--queue <redis://host:port>', 'coordinate: put the day fits on a BullMQ queue for `volfit worker` processes (Redis >= 6.2, noeviction)')
     .action(async (o: Flags) => {
       if (o.input === undefined) return rerender(o);
       return run(o);

@@ -19,6 +19,7 @@ export const commands: CommandEntry[] = [
   { name: 'calibrate', summary: 'fit Heston, Bates, Merton, rough Bergomi (Monte Carlo) or a per-expiry smile (Black, SVI, SSVI, eSSVI) to a canonical quote CSV', load: () => import('./calibrate.js') },
   { name: 'report', summary: 'write a self-contained HTML calibration report (smiles, residuals, parameters, convergence, Greeks, data)', load: () => import('./report.js') },
   { name: 'backtest', summary: 'recalibrate every day of a series of snapshots (warm starts, priors, stale days, change points, model choice; DuckDB store, HTML report)', load: () => import('./backtest.js') },
+  { name: 'worker', summary: 'take `volfit backtest --queue` fit jobs from a BullMQ queue on Redis until stopped', load: () => import('./worker.js') },
   { name: 'demo', summary: 'fit Black, SSVI, Heston and Bates to a bundled real Deribit BTC snapshot and write an HTML report', load: () => import('./demo.js') },
 ];
 
