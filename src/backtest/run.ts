@@ -16,7 +16,7 @@ import { CalibrationInputError } from '../calibrator/transforms.js';
 import { chooseFitBackend } from '../demo/fits.js';
 import { getModel, isSliceModel } from '../models/index.js';
 import { Chain } from './chain.js';
-import { planDays, type Day, type DayQuote, type InputOptions } from './input.js';
+import { BacktestInputError, planDays, type Day, type DayQuote, type InputOptions } from './input.js';
 import { marketSeries } from './series.js';
 import { staleReason } from './stale.js';
 import type { DayDetail, DayRecord, FitRecord, FitRoute } from './types.js';
@@ -251,6 +251,10 @@ export async function runBacktest(opts: BacktestOptions, sink?: DaySink, fitter?
   const log = opts.log ?? silentLogger;
   for (const m of opts.models) getModel(m);
   const { days: plan, notes } = planDays(opts.input, opts);
+  if (plan.length === 0) {
+    const range = opts.from || opts.to ? ` between ${opts.from ?? 'the first day'} and ${opts.to ?? 'the last day'}` : '';
+    throw new BacktestInputError(`${opts.input}: no days${range}`);
+  }
   const chain = new Chain(referenceModel(opts.models), { restartAfterShift: opts.restartAfterShift ?? true, skipStale: opts.skipStale ?? true, bocpd: opts.bocpd });
   const done = sink ? await sink.completed() : [];
   const planned = new Set(plan.map((d) => d.date));

@@ -131,6 +131,7 @@ describe.skipIf(!distBuilt())('volfit backtest (CLI)', () => {
       [['--input', DAILY, '--prior-strength', '0'], /--prior-strength 0: must be a positive number/],
       [['--db', join(tmp, 'none.duckdb'), '--report', join(tmp, 'r')], /--db .*: no such file/],
       [[], /give --input/],
+      [['--input', DAILY, '--from', '2027-01-01'], /no days between 2027-01-01 and the last day/],
     ];
     for (const [args, re] of cases) {
       const r = await spawnCli(['backtest', ...args]);
