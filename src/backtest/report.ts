@@ -50,16 +50,15 @@ function paramPlot(days: readonly DayRecord[], model: string, name: string, inde
     width: 440,
     height: 180,
     marginLeft: 60,
-    title: `${model} ${name}`,
     x: { type: 'utc', label: null, ticks: 4 },
-    y: { label: name, grid: true },
+    y: { label: `${model} ${name}`, grid: true },
     marks: [
       ...marks(days),
       Plot.areaY(rows, { x: 'date', y1: 'lo', y2: 'hi', fill: modelColor(model, index), fillOpacity: 0.2 }),
       Plot.line(rows, { x: 'date', y: 'v', stroke: modelColor(model, index) }),
       Plot.dot(rows, { x: 'date', y: 'v', r: 1.5, fill: (r: { stale: boolean }) => (r.stale ? '#999' : modelColor(model, index)) }),
     ],
-  } as never);
+  });
 }
 
 function fmt(v: number | null | undefined, digits = 3): string {
