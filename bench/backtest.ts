@@ -9,7 +9,7 @@
  *     QuantLib's 80.6 s (recorded) and QuantLib's warm chain re-run in this process run
  *     (bench/quantlib/anchor.py with warm: true). Target 80x, not done below 30x.
  * (b) Bates every day from the previous day's Bates fit, with the prior (the backtest default
- *     strength) and without it, against quantlib_bates_from_heston.csv (every 5th day: QuantLib's
+ *     strength 0.25, and a looser 0.05) and without it, against quantlib_bates_from_heston.csv (every 5th day: QuantLib's
  *     Bates from that day's warm Heston fit, median 0.68 vol points, 15.6 s a day): days at or below
  *     QuantLib's RMSE, median seconds a day (target < 0.5 s), and the days whose jump parameters
  *     run to a degenerate corner (lambda within 1e-3 of its range from a bound, or a vanishing jump:
@@ -18,7 +18,7 @@
  *     data/deribit-btc-daily --db ... --report ...` (normalize + Black + Heston + Bates, 100 days):
  *     wall time, peak memory (/usr/bin/time), DuckDB size, change points and stale days found.
  *
- * `npm run bench backtest -- --quick`: (a) and (b) without the QuantLib re-run, no (c).
+ * `npm run bench backtest -- --quick`: (a) and (b) without the QuantLib re-run, no (c); `-- --bates`: (b) only.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -75,21 +75,21 @@ async function hestonWarm(ql: boolean): Promise<BenchRow> {
   return row;
 }
 
+/** Jumps at a corner: lambda or sigmaJ within 1e-3 of its range from a bound, or a vanishing jump (|muJ| and sigmaJ < 0.01). */
 function degenerate(p: Record<string, number> | null): boolean {
   if (!p) return false;
-  const lambdaPinned = p.lambda <= 1e-3 * 200 || p.lambda >= 200 * (1 - 1e-3);
-  const vanishing = Math.abs(p.muJ) < 0.01 && p.sigmaJ < 0.01;
-  return lambdaPinned || vanishing;
+  const near = (v: number, lo: number, hi: number) => v - lo <= 1e-3 * (hi - lo) || hi - v <= 1e-3 * (hi - lo);
+  return near(p.lambda, 0, 200) || near(p.sigmaJ, 1e-4, 3) || (Math.abs(p.muJ) < 0.01 && p.sigmaJ < 0.01);
 }
 
-async function batesChain(prior: 'off' | 'previous'): Promise<{ row: BenchRow; days: DayRecord[] }> {
+async function batesChain(prior: 'off' | 'previous', strength?: number): Promise<{ row: BenchRow; days: DayRecord[] }> {
   const recorded = recordedRows('quantlib_bates_from_heston.csv');
   const warm = recordedRows('quantlib_heston_warm.csv');
   const first = [...warm.values()][0];
   // Day 1 as QuantLib's chains: that day's warm Heston fit with lambda .5, muJ -.1, sigmaJ .15.
   const start = { v0: Number(first.v0), kappa: Number(first.kappa), theta: Number(first.theta), sigma: Number(first.sigma), rho: Number(first.rho), lambda: 0.5, muJ: -0.1, sigmaJ: 0.15 };
   const t0 = performance.now();
-  const r = await runBacktest({ ...chain, input: fileURLToPath(ANCHOR_CSV), models: ['bates'], prior, coldStart: { bates: start } });
+  const r = await runBacktest({ ...chain, input: fileURLToPath(ANCHOR_CSV), models: ['bates'], prior, ...(strength ? { priorStrength: strength } : {}), coldStart: { bates: start } });
   const wall = (performance.now() - t0) / 1000;
   const compared = r.days.filter((d) => recorded.has(d.date));
   const above = compared.filter((d) => !(100 * d.fits.bates.rmse_iv! <= Number(recorded.get(d.date)!.rmse_iv_vol_pts) + 1e-6));
@@ -98,7 +98,7 @@ async function batesChain(prior: 'off' | 'previous'): Promise<{ row: BenchRow; d
   const secs = r.days.map((d) => d.fits.bates.seconds);
   const ql = compared.map((d) => Number(recorded.get(d.date)!.seconds));
   const row: BenchRow = {
-    name: `backtest anchor bates chain prior ${prior}`,
+    name: `backtest anchor bates chain prior ${prior}${strength ? ` strength ${strength}` : ''}`,
     volfit_per_s: 1 / median(secs),
     quantlib_per_s: 1 / median(ql),
     ratio: median(ql) / median(secs),
@@ -148,15 +148,16 @@ function wholeJob(): BenchRow {
 export async function run(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const ql = quantlibAvailable() && !quick;
-  const rows: BenchRow[] = [await hestonWarm(ql)];
-  for (const prior of ['previous', 'off'] as const) rows.push((await batesChain(prior)).row);
-  if (!quick) {
+  const batesOnly = process.argv.includes('--bates');
+  const rows: BenchRow[] = batesOnly ? [] : [await hestonWarm(ql)];
+  rows.push((await batesChain('previous')).row, (await batesChain('previous', 0.05)).row, (await batesChain('off')).row);
+  if (!quick && !batesOnly) {
     if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('bench backtest (c) runs the shipped CLI: npm run build first');
     rows.push(wholeJob());
   }
   recordResults(rows, 'backtest', [
     'backtest anchor heston warm: runBacktest over data/deribit-btc-daily-quantlib-anchor/quote_sets_canonical.csv (100 days, unweighted), Heston only, prior off, day 1 from QuantLib\'s cold start (v0 .4, kappa 2, theta .4, sigma 1, rho 0), each later day from the previous fit, no cold restart after change points, the stale day kept in the chain (as QuantLib\'s chain). volfit_fit_s: the sum of the fits\' own seconds (QuantLib\'s figures are model.calibrate alone); volfit_wall_s: the whole runBacktest (quote split, stale test, series, detector). ratio = QuantLib re-run total (bench/quantlib/anchor.py, warm: true, this run) / volfit_fit_s; ratio_recorded against quantlib_heston_warm.csv\'s 80.6 s. days_within_0_01: volfit RMSE <= recorded QuantLib RMSE + 0.01 vol points. Issue 15 target: 80x, not done below 30x.',
-    'backtest anchor bates chain: Bates every day from the previous day\'s Bates fit (day 1 from that day\'s warm QuantLib Heston fit + lambda .5, muJ -.1, sigmaJ .15, as QuantLib\'s chains), with the previous fit as Gaussian prior (default strength 0.25: covariance / 0.25) or without (prior off). Compared on the 20 days of quantlib_bates_from_heston.csv (QuantLib starts each of those from that day\'s warm Heston fit: a fresh start, 15.6 s median). ratio = QuantLib median s/day / volfit median s/day. degenerate: lambda within 1e-3 of its range from a bound (0 or 200), or |muJ| and sigmaJ both < 0.01.',
+    'backtest anchor bates chain: Bates every day from the previous day\'s Bates fit (day 1 from that day\'s warm QuantLib Heston fit + lambda .5, muJ -.1, sigmaJ .15, as QuantLib\'s chains), with the previous fit as Gaussian prior (default strength 0.25: covariance / 0.25; strength 0.05: covariance / 0.05) or without (prior off). Compared on the 20 days of quantlib_bates_from_heston.csv (QuantLib starts each of those from that day\'s warm Heston fit: a fresh start, 15.6 s median). ratio = QuantLib median s/day / volfit median s/day. degenerate: lambda (0..200) or sigmaJ (1e-4..3) within 1e-3 of its range from a bound, or |muJ| and sigmaJ both < 0.01. Both chains keep the stale 2026-01-13 in the chain (skipStale off, as QuantLib), which is what sends the prior chain\'s 2026-01-14 to 2.0 vol points.',
     'backtest bundled job: `volfit backtest --input data/deribit-btc-daily --db x.duckdb --report dir --json` from dist/ (defaults: black, heston, bates; prior previous, strength 0.25; cold restart after change points; per-day reports included); peak_rss_mb from /usr/bin/time %M.',
     'Measured on the shared 2-core sandbox with other jobs running (load from other helpers): absolute seconds are inflated and vary run to run.',
   ]);
