@@ -18,7 +18,8 @@
  *     data/deribit-btc-daily --db ... --report ...` (normalize + Black + Heston + Bates, 100 days):
  *     wall time, peak memory (/usr/bin/time), DuckDB size, change points and stale days found.
  *
- * `npm run bench backtest -- --quick`: (a) and (b) without the QuantLib re-run, no (c); `-- --bates`: (b) only.
+ * `npm run bench backtest -- --quick`: (a) and (b) without the QuantLib re-run, no (c); `-- --heston` (a) only,
+ * `-- --bates` (b) only.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -148,10 +149,11 @@ function wholeJob(): BenchRow {
 export async function run(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const ql = quantlibAvailable() && !quick;
-  const batesOnly = process.argv.includes('--bates');
-  const rows: BenchRow[] = batesOnly ? [] : [await hestonWarm(ql)];
-  rows.push((await batesChain('previous')).row, (await batesChain('previous', 0.05)).row, (await batesChain('off')).row);
-  if (!quick && !batesOnly) {
+  // `--heston` / `--bates`: one part only (the other rows stay as last recorded).
+  const only = process.argv.includes('--heston') ? 'heston' : process.argv.includes('--bates') ? 'bates' : undefined;
+  const rows: BenchRow[] = only === 'bates' ? [] : [await hestonWarm(ql)];
+  if (only !== 'heston') rows.push((await batesChain('previous')).row, (await batesChain('previous', 0.05)).row, (await batesChain('off')).row);
+  if (!quick && !only) {
     if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('bench backtest (c) runs the shipped CLI: npm run build first');
     rows.push(wholeJob());
   }
