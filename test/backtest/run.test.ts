@@ -3,7 +3,7 @@
  * day's start or prior (the day after it is fitted exactly as if the stale day were absent), warm
  * days use the previous fit as prior, the model choice is the lowest BIC, and BIC is the formula.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,22 @@ describe('runBacktest', () => {
     expect(withStale.days.map((d) => d.fits.heston.route)).toEqual(['cold', 'warm+prior', 'warm+prior', 'warm+prior']);
     expect(withStale.days.map((d) => d.fits.black.route)).toEqual(['cold', 'cold', 'cold', 'cold']);
     for (const d of withStale.days) expect(d.best_model).toBe(bestModel(d.fits));
+  }, 120_000);
+});
+
+describe('runBacktest on the QuantLib anchor (canonical CSV with a date column)', () => {
+  it('reproduces QuantLib\'s warm Heston chain on its first 4 days within 0.01 vol points (identical quotes, prior off)', async () => {
+    const csv = 'data/deribit-btc-daily-quantlib-anchor/quote_sets_canonical.csv';
+    const r = await runBacktest({
+      input: csv, models: ['heston'], prior: 'off', backend: 'cpu', to: '2026-01-02', restartAfterShift: false, skipStale: false,
+      coldStart: { heston: { v0: 0.4, kappa: 2, theta: 0.4, sigma: 1, rho: 0 } },
+    });
+    const rows = readFileSync('data/deribit-btc-daily-quantlib-anchor/quantlib_heston_warm.csv', 'utf8').trim().split('\n');
+    const head = rows[0].split(',');
+    const ql = new Map(rows.slice(1).map((l) => l.split(',')).map((c) => [c[0], Number(c[head.indexOf('rmse_iv_vol_pts')])]));
+    expect(r.days.map((d) => d.date)).toEqual(['2025-12-30', '2025-12-31', '2026-01-01', '2026-01-02']);
+    expect(r.days.map((d) => d.fits.heston.route)).toEqual(['cold', 'warm', 'warm', 'warm']);
+    for (const d of r.days) expect(100 * d.fits.heston.rmse_iv!).toBeLessThanOrEqual(ql.get(d.date)! + 0.01);
   }, 120_000);
 });
 
