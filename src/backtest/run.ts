@@ -13,7 +13,7 @@ import { calibrateMany, isSurfaceFailure, type ManySurface } from '../calibrator
 import type { PriorSource } from '../calibrator/posterior.js';
 import type { CalibrationResult } from '../calibrator/result.js';
 import { CalibrationInputError } from '../calibrator/transforms.js';
-import { chooseFitBackend } from '../demo/fits.js';
+import { chooseFitBackend, insideBounds } from '../demo/fits.js';
 import { getModel, isSliceModel } from '../models/index.js';
 import { Chain } from './chain.js';
 import { BacktestInputError, planDays, type Day, type DayQuote, type InputOptions } from './input.js';
@@ -108,18 +108,6 @@ function failedRecord(model: string, route: FitRoute, error: string, seconds: nu
   return { model, params: null, stderr: null, rmse_iv: null, converged: false, route, seconds, bic: null, optimizer: '', covariance: null, noise: null, quotes_used: 0, iterations: 0, message: error, error };
 }
 
-/** A warm start exactly on a bound maps to an infinite unconstrained coordinate: pull it a hair inside. */
-function insideBounds(model: string, params: Record<string, number>): Record<string, number> {
-  const out = { ...params };
-  for (const s of getModel(model).params) {
-    const v = out[s.name];
-    if (v === undefined) continue;
-    const eps = 1e-9 * (Number.isFinite(s.upper - s.lower) ? s.upper - s.lower : Math.max(1, Math.abs(v)));
-    out[s.name] = Math.min(Math.max(v, s.lower + eps), s.upper - eps);
-  }
-  return out;
-}
-
 function priorOf(prev: FitRecord, strength: number): PriorSource | null {
   if (!prev.covariance || prev.noise === null || !prev.params) return null;
   return { model: prev.model, params: prev.params, covariance: prev.covariance.map((row) => row.map((c) => c / strength)), noise: prev.noise };
@@ -129,7 +117,7 @@ function priorOf(prev: FitRecord, strength: number): PriorSource | null {
 async function warmFit(quotes: readonly DayQuote[], plan: FitPlan, backend: Backend, log: Logger): Promise<FitOutcome> {
   const { model, prev } = plan;
   const m = getModel(model);
-  const start = { model, params: insideBounds(model, prev!.params!) };
+  const start = { model, params: insideBounds(m, prev!.params!) };
   const wantPrior = plan.prior === 'previous';
   const prior = wantPrior ? priorOf(prev!, plan.priorStrength) : null;
   let note = wantPrior && !prior ? 'the previous fit has no covariance (a parameter at a bound): warm start only' : undefined;

@@ -191,7 +191,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result JSON')
     .addOption(new Option('--prior <mode>', "day d's fit uses day d-1's as a Gaussian prior (previous) or only as its start (off)").choices(['off', 'previous']).default('previous'))
     .option('--prior-strength <w>', 'the prior covariance is the previous posterior covariance / w (1: full strength; smaller: looser)', String(DEFAULT_PRIOR_STRENGTH))
-    .option('--threads <n>', 'worker threads of the cold passes (default: one per model, at most one per core)')
+    .option('--threads <n>', 'worker threads of a day\'s cold fits (default: one per process model)')
     .option('--queue <redis://host:port>', 'coordinate: put the day fits on a BullMQ queue for `volfit worker` processes (Redis >= 6.2, noeviction)')
     .action(async (o: Flags) => {
       if (o.input === undefined) return rerender(o);
