@@ -22,12 +22,10 @@
  * cpu_parallel_speedup: what the machine gives two threads at that moment (parallelCapacity); on
  * this shared 2-core machine other jobs often take the second core, and the pool can do no better.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { calibrate } from '../src/calibrator/calibrate.js';
 import { calibrateMany, isSurfaceFailure, type ManySurface, type SurfaceOutcome } from '../src/calibrator/many.js';
-import { surfacesFromCsv } from '../src/calibrator/manyCsv.js';
 import type { CalibrationQuote } from '../src/calibrator/quotes.js';
 import type { CalibrationResult } from '../src/calibrator/result.js';
 import { blackImpliedVol, blackPrice } from '../src/calibrator/black.js';
@@ -37,11 +35,11 @@ import { heston } from '../src/models/index.js';
 import { mulberry32 } from '../src/util/mulberry32.js';
 import { recordResults, type BenchRow } from './lib/results.js';
 import { quantlibAvailable, runQuantLib } from './lib/quantlib.js';
+import { ANCHOR_COLD_START, anchorSurfaces, quantlibDays, recordedRows } from './lib/anchor.js';
 
 const SEED = 20261126;
 const QL_START = { v0: 0.1, kappa: 3, theta: 0.1, sigma: 0.3, rho: -0.3 };
-const COLD_START = { v0: 0.4, kappa: 2, theta: 0.4, sigma: 1, rho: 0 };
-const ANCHOR = new URL('../data/deribit-btc-daily-quantlib-anchor/', import.meta.url);
+const COLD_START = ANCHOR_COLD_START;
 
 interface Spec {
   name: string;
@@ -239,13 +237,8 @@ interface QlDay {
 }
 
 async function anchor(quick: boolean, ql: boolean, threads: number): Promise<BenchRow[]> {
-  const { surfaces } = surfacesFromCsv(readFileSync(new URL('quote_sets_canonical.csv', ANCHOR), 'utf8'));
-  const recordedRows = readFileSync(new URL('quantlib_heston_cold.csv', ANCHOR), 'utf8').trim().split('\n');
-  const head = recordedRows[0].split(',');
-  const col = (name: string) => head.indexOf(name);
-  const recorded = new Map(
-    recordedRows.slice(1).map((l) => l.split(',')).map((c) => [c[0], { seconds: Number(c[col('seconds')]), rmse: Number(c[col('rmse_iv_vol_pts')]) }]),
-  );
+  const surfaces = anchorSurfaces();
+  const recorded = new Map([...recordedRows('quantlib_heston_cold.csv')].map(([d, r]) => [d, { seconds: Number(r.seconds), rmse: Number(r.rmse_iv_vol_pts) }]));
   const recordedTotal = [...recorded.values()].reduce((a, r) => a + r.seconds, 0);
   const opts = { model: heston, backend: 'cpu' as const, start: COLD_START };
   const capacity = await parallelCapacity(threads);
@@ -261,7 +254,7 @@ async function anchor(quick: boolean, ql: boolean, threads: number): Promise<Ben
     console.log(`QuantLib: re-running the ${surfaces.length} cold fits of the anchor (bench/quantlib/anchor.py, minutes) ...`);
     rerun = runQuantLib<{ days: QlDay[] }>('anchor.py', {
       start: COLD_START,
-      days: surfaces.map((s) => ({ date: s.name, quotes: s.quotes.map((q) => ({ T: q.T, K: q.strike, F: q.forward, iv: q.iv, call: q.isCall })) })),
+      days: quantlibDays(surfaces),
     }).days;
   }
   const diffs: Array<{ date: string; ours: number; theirs: number; diff: number; rerun?: number }> = fits.map((f, i) => {

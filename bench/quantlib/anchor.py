@@ -17,7 +17,8 @@ minimises is sqrt(T / tau) (model IV - market IV), a weight within a few per cen
 recorded run was unweighted). Dividend curves (zero rates at the expiries, linear) carry S0 to each
 expiry's forward F on both clocks.
 
-stdin: {"start": {...}, "days": [{"date", "quotes": [{"T", "K", "F", "iv", "call"}]}]}
+stdin: {"start": {...}, "warm": bool, "days": [{"date", "quotes": [{"T", "K", "F", "iv", "call"}]}]}
+With "warm" true each day after the first starts from the previous day's fit (quantlib_heston_warm.csv).
 stdout: {"quantlib": version, "days": [{"date", "seconds", "params", "rmse_iv", "end"}]}
 `seconds` is model.calibrate alone; rmse_iv (in vol, 0.01 = 1 vol point) re-inverts the model
 prices at the exact T to 1e-14.
@@ -104,7 +105,10 @@ def fit_day(day, start):
 
 def main():
     payload = json.load(sys.stdin)
-    out = [fit_day(day, payload["start"]) for day in payload["days"]]
+    out = []
+    for day in payload["days"]:
+        start = out[-1]["params"] if payload.get("warm") and out else payload["start"]
+        out.append(fit_day(day, start))
     json.dump({"quantlib": ql.__version__, "days": out}, sys.stdout)
 
 

@@ -50,7 +50,7 @@ export interface FitOptions {
  * A warm start exactly on a bound (a fit that ended there) maps to an infinite unconstrained
  * coordinate: pull such values a hair (1e-9 of the range) inside.
  */
-function insideBounds(m: Model, params: Record<string, number>, bounds: FitOptions['bounds'] = {}): Record<string, number> {
+export function insideBounds(m: Model, params: Record<string, number>, bounds: FitOptions['bounds'] = {}): Record<string, number> {
   const out = { ...params };
   for (const s of m.params) {
     const [lo, hi] = bounds[s.name] ?? [s.lower, s.upper];

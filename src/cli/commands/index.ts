@@ -20,6 +20,8 @@ export const commands: CommandEntry[] = [
   { name: 'publish', summary: 'sign one on-chain vol-feed update (EIP-712, SVI in 1e18 fixed point, confidence, deadline) per expiry of an SVI, SSVI or eSSVI fit', load: () => import('./publish.js') },
   { name: 'verify-update', summary: 'check the signed vol-feed updates of volfit publish (signature, signer, deadline, ranges); exit 1 if any is invalid', load: () => import('./verifyUpdate.js') },
   { name: 'report', summary: 'write a self-contained HTML calibration report (smiles, residuals, parameters, convergence, Greeks, data)', load: () => import('./report.js') },
+  { name: 'backtest', summary: 'recalibrate every day of a series of snapshots (warm starts, priors, stale days, change points, model choice; DuckDB store, HTML report)', load: () => import('./backtest.js') },
+  { name: 'worker', summary: 'take `volfit backtest --queue` fit jobs from a BullMQ queue on Redis until stopped', load: () => import('./worker.js') },
   { name: 'serve', summary: 'serve the browser app (calibrate live on your GPU in a web page) on a local port', load: () => import('./serve.js') },
   { name: 'demo', summary: 'fit Black, SSVI, Heston and Bates to a bundled real Deribit BTC snapshot and write an HTML report', load: () => import('./demo.js') },
 ];

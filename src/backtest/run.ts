@@ -1,0 +1,278 @@
+/**
+ * runBacktest: the nightly job over daily snapshots. Per day: normalize (input.ts), the stale test
+ * (stale.ts), every model fitted, the model choice (BIC), the change-point detector (chain.ts), one
+ * store transaction (store.ts). Cold fits (the first day, the day after a change point, a model
+ * without a good previous fit) go through calibrateMany, one surface per model, in parallel; warm
+ * fits run in-process, day d from day d-1's good fit, with it as a Gaussian prior unless
+ * `prior: 'off'`.
+ */
+import type { Backend, BackendRequest, Logger } from '../backends/backend.js';
+import { silentLogger } from '../backends/backend.js';
+import { calibrate } from '../calibrator/calibrate.js';
+import { calibrateMany, isSurfaceFailure, type ManySurface } from '../calibrator/many.js';
+import type { PriorSource } from '../calibrator/posterior.js';
+import type { CalibrationResult } from '../calibrator/result.js';
+import { CalibrationInputError } from '../calibrator/transforms.js';
+import { chooseFitBackend, insideBounds } from '../demo/fits.js';
+import { getModel, isSliceModel } from '../models/index.js';
+import { Chain } from './chain.js';
+import { BacktestInputError, planDays, type Day, type DayQuote, type InputOptions } from './input.js';
+import { marketSeries } from './series.js';
+import { staleReason } from './stale.js';
+import type { DayDetail, DayRecord, FitRecord, FitRoute } from './types.js';
+import type { BocpdOptions } from './bocpd.js';
+
+export interface BacktestOptions extends InputOptions {
+  input: string;
+  models: readonly string[];
+  backend?: BackendRequest;
+  /** 'previous' (default): day d's fit has day d-1's good fit as a Gaussian prior; 'off': warm start only. */
+  prior?: 'off' | 'previous';
+  /** The prior's covariance is the previous posterior covariance divided by this (default 0.25: standard errors doubled). */
+  priorStrength?: number;
+  /** Worker threads of the cold passes (default: one per core). */
+  threads?: number;
+  /** A detected change point sends the next day to the cold route (default true). */
+  restartAfterShift?: boolean;
+  /** Stale days neither start the next day nor feed the detector (default true). */
+  skipStale?: boolean;
+  /** Starting parameters of cold fits per model (default: calibrate's own cold start). */
+  coldStart?: Record<string, Record<string, number>>;
+  bocpd?: Partial<BocpdOptions>;
+  log?: Logger;
+}
+
+/** Where days go and come back from (store.ts); the run without one keeps nothing. */
+export interface DaySink {
+  /** Days already recorded for this run, in date order. */
+  completed(): Promise<DayRecord[]>;
+  saveDay(record: DayRecord, detail: DayDetail): Promise<void>;
+}
+
+export interface BacktestResult {
+  days: DayRecord[];
+  change_points: string[];
+  stale_days: string[];
+  seconds: number;
+  /** Days taken from the store instead of fitted. */
+  resumed: number;
+  notes: string[];
+}
+
+export const DEFAULT_PRIOR_STRENGTH = 0.25;
+
+/** The model the detector reads parameters from: Heston when fitted, else the first process model. */
+export function referenceModel(models: readonly string[]): string | null {
+  if (models.includes('heston')) return 'heston';
+  return models.find((m) => !isSliceModel(getModel(m))) ?? null;
+}
+
+/** BIC of a fit over its unweighted IV residuals. */
+export function bic(r: CalibrationResult): number | null {
+  const res = r.residuals.filter((q) => q.model_iv !== null);
+  const n = res.length;
+  const k = Object.keys(r.params).length;
+  if (n <= k) return null;
+  const sse = res.reduce((s, q) => s + (q.model_iv! - q.market_iv) ** 2, 0);
+  return n * Math.log(Math.max(sse, 1e-300) / n) + k * Math.log(n);
+}
+
+/** The lowest BIC among the day's fits (ties: the simpler model, the order of `models`). */
+export function bestModel(fits: Record<string, FitRecord>): string | null {
+  let best: string | null = null;
+  for (const [m, f] of Object.entries(fits)) if (f.bic !== null && (best === null || f.bic < fits[best].bic!)) best = m;
+  return best;
+}
+
+function fitRecord(model: string, route: FitRoute, r: CalibrationResult, priorNote?: string): FitRecord {
+  return {
+    model,
+    params: r.params,
+    stderr: r.stderr,
+    rmse_iv: r.rmse_iv,
+    converged: r.converged,
+    route,
+    seconds: r.seconds,
+    bic: bic(r),
+    optimizer: `${r.route.name}: ${r.route.reason}`,
+    covariance: r.covariance,
+    noise: Number.isFinite(r.noise) ? r.noise : null,
+    quotes_used: r.quotes.used,
+    iterations: r.iterations,
+    message: r.message,
+    ...(priorNote ? { prior_note: priorNote } : {}),
+  };
+}
+
+function failedRecord(model: string, route: FitRoute, error: string, seconds: number): FitRecord {
+  return { model, params: null, stderr: null, rmse_iv: null, converged: false, route, seconds, bic: null, optimizer: '', covariance: null, noise: null, quotes_used: 0, iterations: 0, message: error, error };
+}
+
+function priorOf(prev: FitRecord, strength: number): PriorSource | null {
+  if (!prev.covariance || prev.noise === null || !prev.params) return null;
+  return { model: prev.model, params: prev.params, covariance: prev.covariance.map((row) => row.map((c) => c / strength)), noise: prev.noise };
+}
+
+/** A warm fit: from the previous good fit, with it as prior when asked and possible. */
+async function warmFit(quotes: readonly DayQuote[], plan: FitPlan, backend: Backend, log: Logger): Promise<FitOutcome> {
+  const { model, prev } = plan;
+  const m = getModel(model);
+  const start = { model, params: insideBounds(m, prev!.params!) };
+  const wantPrior = plan.prior === 'previous';
+  const prior = wantPrior ? priorOf(prev!, plan.priorStrength) : null;
+  let note = wantPrior && !prior ? 'the previous fit has no covariance (a parameter at a bound): warm start only' : undefined;
+  const t0 = performance.now();
+  const run = (p: PriorSource | null) => calibrate(quotes, { model: m, backend, start, ...(p ? { prior: p } : {}), log });
+  try {
+    try {
+      return outcomeOf(model, prior ? 'warm+prior' : 'warm', await run(prior), note);
+    } catch (e) {
+      if (!(prior && e instanceof CalibrationInputError && e.subject === 'prior')) throw e;
+      note = `prior refused (${e.message}): warm start only`;
+      return outcomeOf(model, 'warm', await run(null), note);
+    }
+  } catch (e) {
+    return { rec: failedRecord(model, prior ? 'warm+prior' : 'warm', (e as Error).message, (performance.now() - t0) / 1000) };
+  }
+}
+
+/** One model's fit of a day as planned by the chain: plain data, so that it can cross to a queue worker. */
+export interface FitPlan {
+  model: string;
+  route: 'cold' | 'warm';
+  /** The last good fit of the model (warm). */
+  prev?: FitRecord;
+  prior: 'off' | 'previous';
+  priorStrength: number;
+  coldStart?: Record<string, number>;
+}
+
+export interface FitOutcome {
+  rec: FitRecord;
+  residuals?: CalibrationResult['residuals'];
+}
+
+/** Fits a day's models; the in-process one below, or a queue's (queue.ts). */
+export type DayFitter = (date: string, quotes: readonly DayQuote[], plans: readonly FitPlan[]) => Promise<Map<string, FitOutcome>>;
+
+function outcomeOf(model: string, route: FitRoute, r: CalibrationResult, priorNote?: string): FitOutcome {
+  return { rec: fitRecord(model, route, r, priorNote), residuals: r.residuals };
+}
+
+/** A single fit: what a queue worker runs (a cold one through calibrate, which is what calibrateMany runs per surface). */
+export async function fitOne(quotes: readonly DayQuote[], plan: FitPlan, backend: Backend, log: Logger): Promise<FitOutcome> {
+  if (plan.route === 'warm') return warmFit(quotes, plan, backend, log);
+  const t0 = performance.now();
+  try {
+    const r = await calibrate(quotes, { model: getModel(plan.model), backend, ...(plan.coldStart ? { start: plan.coldStart } : {}), log });
+    return outcomeOf(plan.model, 'cold', r);
+  } catch (e) {
+    return { rec: failedRecord(plan.model, 'cold', (e as Error).message, (performance.now() - t0) / 1000) };
+  }
+}
+
+/** In-process: a day's cold fits through calibrateMany (one surface per model, in parallel), then the warm ones. */
+export function localFitter(backend: Backend, log: Logger, threads?: number): DayFitter {
+  return async (_date, quotes, plans) => {
+    const out = new Map<string, FitOutcome>();
+    const cold = plans.filter((p) => p.route === 'cold');
+    if (cold.length) {
+      const surfaces: ManySurface[] = cold.map((p) => ({ name: p.model, model: p.model, quotes, ...(p.coldStart ? { start: p.coldStart } : {}) }));
+      const processModels = cold.filter((p) => !isSliceModel(getModel(p.model))).length;
+      const n = Math.max(1, Math.min(threads ?? processModels, processModels));
+      const outcomes = await calibrateMany(surfaces, { backend: backend.name === 'cpu' ? 'cpu' : backend, threads: n, log });
+      outcomes.forEach((o, i) => {
+        const model = cold[i].model;
+        out.set(model, isSurfaceFailure(o) ? { rec: failedRecord(model, 'cold', o.error, o.seconds) } : outcomeOf(model, 'cold', o));
+      });
+    }
+    for (const p of plans) if (p.route === 'warm') out.set(p.model, await warmFit(quotes, p, backend, log));
+    return out;
+  };
+}
+
+function detailOf(day: Day, fits: Map<string, FitOutcome>): DayDetail {
+  return {
+    excluded: day.excluded,
+    quotes: day.quotes.map((q) => ({ row: q.row, T: q.T, expiry: q.expiry, strike: q.strike, isCall: q.isCall, price: q.price, forward: q.forward, discount: q.discount, iv: q.iv, weight: q.weight ?? 1 })),
+    residuals: Object.fromEntries([...fits].flatMap(([m, f]) => (f.residuals ? [[m, f.residuals]] : []))),
+  };
+}
+
+async function runDay(opts: BacktestOptions, fitter: DayFitter, chain: Chain, day: Day): Promise<{ record: DayRecord; detail: DayDetail }> {
+  const t0 = performance.now();
+  const stale = staleReason(day.book, chain.goodBooks);
+  const plans: FitPlan[] = opts.models.map((model) => {
+    const prev = chain.lastGood.get(model);
+    const cold = isSliceModel(getModel(model)) || !prev || chain.restartNext;
+    return {
+      model,
+      route: cold ? 'cold' : 'warm',
+      ...(cold ? {} : { prev }),
+      prior: opts.prior ?? 'previous',
+      priorStrength: opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH,
+      ...(cold && opts.coldStart?.[model] ? { coldStart: opts.coldStart[model] } : {}),
+    };
+  });
+  const fits = await fitter(day.date, day.quotes, plans);
+  const ordered = Object.fromEntries(opts.models.map((m) => [m, fits.get(m)!.rec]));
+  const partial = {
+    date: day.date,
+    source: day.source,
+    quotes: day.quotes.length,
+    stale: stale !== null,
+    stale_reason: stale,
+    book: day.book,
+    fits: ordered,
+    best_model: bestModel(ordered),
+    market: marketSeries(day.quotes),
+    seconds: 0,
+  };
+  const cp = chain.commit(partial);
+  const record: DayRecord = { ...partial, ...cp, seconds: (performance.now() - t0) / 1000 };
+  return { record, detail: detailOf(day, fits) };
+}
+
+/** `fitter`: how a day's fits run (default in-process: localFitter); a queue's coordinator passes its own. */
+export async function runBacktest(opts: BacktestOptions, sink?: DaySink, fitter?: DayFitter): Promise<BacktestResult> {
+  const t0 = performance.now();
+  const log = opts.log ?? silentLogger;
+  for (const m of opts.models) getModel(m);
+  const { days: plan, notes } = planDays(opts.input, opts);
+  if (plan.length === 0) {
+    const range = opts.from || opts.to ? ` between ${opts.from ?? 'the first day'} and ${opts.to ?? 'the last day'}` : '';
+    throw new BacktestInputError(`${opts.input}: no days${range}`);
+  }
+  const chain = new Chain(referenceModel(opts.models), { restartAfterShift: opts.restartAfterShift ?? true, skipStale: opts.skipStale ?? true, bocpd: opts.bocpd });
+  const done = sink ? await sink.completed() : [];
+  const planned = new Set(plan.map((d) => d.date));
+  const days: DayRecord[] = [];
+  for (const rec of done) {
+    if (!planned.has(rec.date)) throw new Error(`the store holds ${rec.date}, which this input does not have (another run's store?)`);
+    chain.commit(rec);
+    days.push(rec);
+  }
+  const doneDates = new Set(done.map((d) => d.date));
+  const todo = plan.filter((d) => !doneDates.has(d.date));
+  if (todo.length && done.length && todo[0].date < done[done.length - 1].date) {
+    throw new Error(`the store has days after ${todo[0].date}, which it lacks: not a resumable run of this input`);
+  }
+  const fit = fitter ?? localFitter(await chooseFitBackend(opts.backend ?? 'auto', log), log, opts.threads);
+  if (done.length) log(`backtest: resuming after ${done[done.length - 1].date} (${done.length} days stored)`);
+  for (const p of todo) {
+    const day = p.load();
+    const { record, detail } = await runDay(opts, fit, chain, day);
+    if (sink) await sink.saveDay(record, detail);
+    days.push(record);
+    const f = Object.values(record.fits).map((x) => `${x.model} ${x.rmse_iv === null ? 'failed' : (100 * x.rmse_iv).toFixed(2)} (${x.route})`).join(', ');
+    log(`backtest ${record.date}: ${record.quotes} quotes${record.stale ? ' STALE' : ''}${record.change_point.flagged ? ' CHANGE POINT' : ''}; ${f}; best ${record.best_model}; ${record.seconds.toFixed(1)} s`);
+  }
+  return {
+    days,
+    change_points: days.filter((d) => d.change_point.flagged).map((d) => d.date),
+    stale_days: days.filter((d) => d.stale).map((d) => d.date),
+    seconds: (performance.now() - t0) / 1000,
+    resumed: done.length,
+    notes,
+  };
+}

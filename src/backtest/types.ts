@@ -1,0 +1,77 @@
+/** Shapes of a backtest: what is recorded per day and per fit, and the `--json` contract. */
+import type { BookStats } from './input.js';
+
+/** How a day's fit started: from scratch, from the previous good fit, or from it with it as a Gaussian prior. */
+export type FitRoute = 'cold' | 'warm' | 'warm+prior';
+
+export interface FitRecord {
+  model: string;
+  params: Record<string, number> | null;
+  stderr: Record<string, number | null> | null;
+  rmse_iv: number | null;
+  converged: boolean;
+  route: FitRoute;
+  seconds: number;
+  /** Bayesian information criterion n ln(SSE/n) + k ln n over the unweighted IV residuals (n quotes with a model vol, k parameters). */
+  bic: number | null;
+  // Kept in the store, not printed by --json.
+  /** The optimizer's route inside calibrate (lm, staged, ...), and why. */
+  optimizer: string;
+  covariance: number[][] | null;
+  noise: number | null;
+  quotes_used: number;
+  iterations: number;
+  message: string;
+  /** Why the prior was not used although asked for. */
+  prior_note?: string;
+  error?: string;
+}
+
+export interface ChangePoint {
+  flagged: boolean;
+  probability: number | null;
+  series: string[];
+}
+
+export interface DayRecord {
+  date: string;
+  source: string;
+  quotes: number;
+  stale: boolean;
+  stale_reason: string | null;
+  book: BookStats;
+  fits: Record<string, FitRecord>;
+  best_model: string | null;
+  change_point: ChangePoint;
+  /** Model-free series of the day (ATM vol, term slope, skew). */
+  market: Record<string, number | null>;
+  /** What the change-point detector saw, and each series' log Bayes factor for a new regime. */
+  observation: Record<string, number | null>;
+  evidence: Record<string, number>;
+  seconds: number;
+}
+
+/** Residuals and exclusions of a day (stored, not kept in memory for the whole run). */
+export interface DayDetail {
+  excluded: Array<{ row: number; reason: string }>;
+  quotes: Array<{ row: number; T: number; expiry: string; strike: number; isCall: boolean; price: number; forward: number; discount: number; iv: number; weight: number }>;
+  residuals: Record<string, Array<{ row: number; market_iv: number; model_iv: number | null; weight: number; strike: number; expiry: number }>>;
+}
+
+/** A day of the `--json` contract. */
+export function dayJson(d: DayRecord) {
+  return {
+    date: d.date,
+    quotes: d.quotes,
+    stale: d.stale,
+    stale_reason: d.stale_reason,
+    fits: Object.fromEntries(
+      Object.entries(d.fits).map(([m, f]) => [
+        m,
+        { params: f.params, stderr: f.stderr, rmse_iv: f.rmse_iv, converged: f.converged, route: f.route, seconds: f.seconds, bic: f.bic, ...(f.error !== undefined ? { error: f.error } : {}) },
+      ]),
+    ),
+    best_model: d.best_model,
+    change_point: d.change_point,
+  };
+}
