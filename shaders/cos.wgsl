@@ -111,16 +111,7 @@ fn model_psi(u: f32, T: f32, pl: CosPlan) -> vec2<f32> {
 // instead of ~1.2e-7 for pi r near pi.
 fn sincospi(r: f32) -> vec2<f32> {
   let n = round(2.0 * r);
-  let t = r - 0.5 * n;
-  let x = PI * t;
-  let z = x * x;
-  let s = x + x * z * (-1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362880.0))));
-  let c = 1.0 - (0.5 * z - z * z * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40320.0 + z * (-1.0 / 3628800.0)))));
-  let q = i32(n) & 3;
-  if (q == 0) { return vec2<f32>(s, c); }
-  if (q == 1) { return vec2<f32>(c, -s); }
-  if (q == 2) { return vec2<f32>(-s, -c); }
-  return vec2<f32>(-c, s);
+  return vf_sincos_quadrant(PI * (r - 0.5 * n), n);
 }
 
 // sin/cos(pi * (k * x)) with x = hi + lo, hi a multiple of 2^-12 and k < 4096: k * hi is exact.

@@ -109,7 +109,11 @@ fn vf_log1p(x: f32) -> f32 {
 // Beyond that the reduction degrades gracefully (absolute error grows like |x| * 2^-40).
 fn vf_sincos(x: f32) -> vec2<f32> {
   let n = round(x * VF_2OPI);
-  let r = ((x - n * VF_PIO2_1) - n * VF_PIO2_2) - n * VF_PIO2_3;
+  return vf_sincos_quadrant(((x - n * VF_PIO2_1) - n * VF_PIO2_2) - n * VF_PIO2_3, n);
+}
+
+// (sin, cos)(r + n pi/2) for a reduced |r| <= pi/4 and a whole number n of quarter turns.
+fn vf_sincos_quadrant(r: f32, n: f32) -> vec2<f32> {
   let z = r * r;
   // |r| <= pi/4: Taylor to r^9 (sin) and r^10 (cos): truncation < 3e-9 relative.
   let s = r + r * z * (-1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362880.0))));

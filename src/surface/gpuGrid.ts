@@ -13,7 +13,7 @@
  * an SVI fit from this grid is the CPU fit's to the f64 polish's tolerance.
  */
 import type { GpuContext } from '../backends/webgpu/device.js';
-import { dispatchKernel, getKernel, GrowableBuffer, readBuffer, WORKGROUP_SIZE, workgroupGrid } from '../backends/webgpu/kernel.js';
+import { deviceBuffers, dispatchKernel, getKernel, readBuffer, WORKGROUP_SIZE, workgroupGrid } from '../backends/webgpu/kernel.js';
 import { SVI_GRID_SHADER, SviGridCellRecord, SviGridHeaderRecord, SviGridQuoteRecord, SviGridSliceRecord } from './gpuLayout.js';
 import type { SurfaceFitOptions } from './fit.js';
 import type { GridResult, GridSpec, SliceBatch } from './qe.js';
@@ -21,25 +21,7 @@ import { prepareSlices } from './slices.js';
 import { sviGridProblem } from './sviFit.js';
 import type { SurfaceQuote } from './types.js';
 
-interface Buffers {
-  hdr: GrowableBuffer;
-  slices: GrowableBuffer;
-  quotes: GrowableBuffer;
-  m: GrowableBuffer;
-  sigma: GrowableBuffer;
-  cells: GrowableBuffer;
-}
-const buffersByDevice = new WeakMap<GPUDevice, Buffers>();
-
-function buffers(ctx: GpuContext): Buffers {
-  let b = buffersByDevice.get(ctx.device);
-  if (!b) {
-    const g = (name: string) => new GrowableBuffer(ctx, `svi_grid.${name}`);
-    b = { hdr: g('hdr'), slices: g('slices'), quotes: g('quotes'), m: g('m'), sigma: g('sigma'), cells: g('cells') };
-    buffersByDevice.set(ctx.device, b);
-  }
-  return b;
-}
+const buffers = deviceBuffers('svi_grid', ['hdr', 'slices', 'quotes', 'm', 'sigma', 'cells']);
 
 /** Consecutive slice ranges [from, to) whose cells and quotes each fit one storage binding (and `cellLimit`). */
 function chunks(ctx: GpuContext, batch: SliceBatch, perSlice: number, cellLimit = Infinity): Array<[number, number]> {

@@ -103,6 +103,22 @@ export class GrowableBuffer {
   }
 }
 
+/**
+ * Named growable buffers kept per device (labelled `prefix.name`): a kernel module's scratch
+ * space, allocated on first use and reused by every later call on that device.
+ */
+export function deviceBuffers<K extends string>(prefix: string, names: readonly K[]): (ctx: GpuContext) => Record<K, GrowableBuffer> {
+  const byDevice = new WeakMap<GPUDevice, Record<K, GrowableBuffer>>();
+  return (ctx) => {
+    let b = byDevice.get(ctx.device);
+    if (!b) {
+      b = Object.fromEntries(names.map((n) => [n, new GrowableBuffer(ctx, `${prefix}.${n}`)])) as Record<K, GrowableBuffer>;
+      byDevice.set(ctx.device, b);
+    }
+    return b;
+  };
+}
+
 /** Workgroup counts for `n` invocations; spills into y when x would exceed the device limit. */
 export function workgroupGrid(ctx: GpuContext, n: number, workgroupSize: number): [number, number] {
   const groups = Math.max(1, Math.ceil(n / workgroupSize));

@@ -15,7 +15,7 @@
  * Pipelines are compiled once per device; storage buffers are kept per device and grow.
  */
 import type { GpuContext } from '../../backends/webgpu/device.js';
-import { dispatchKernel, getKernel, GrowableBuffer, readBuffer, WORKGROUP_SIZE, workgroupGrid } from '../../backends/webgpu/kernel.js';
+import { deviceBuffers, dispatchKernel, getKernel, readBuffer, WORKGROUP_SIZE, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import { black76Greeks } from './black76.js';
 import { BLACK_SHADER, BlackGreeksRecord, BlackIvRecord, BlackIvRowRecord, BlackParamsRecord, BlackRowRecord } from './gpuLayout.js';
 import { normalisedImpliedVolOtm, polishNormalisedImpliedVol, reduceIvBatch, type IvBatch, type IvStatus } from './impliedVol.js';
@@ -47,21 +47,7 @@ export interface GreeksBatch {
   volga: Float64Array;
 }
 
-interface Buffers {
-  params: GrowableBuffer;
-  rows: GrowableBuffer;
-  out: GrowableBuffer;
-}
-const buffersByDevice = new WeakMap<GPUDevice, Buffers>();
-
-function buffers(ctx: GpuContext): Buffers {
-  let b = buffersByDevice.get(ctx.device);
-  if (!b) {
-    b = { params: new GrowableBuffer(ctx, 'black.params'), rows: new GrowableBuffer(ctx, 'black.rows'), out: new GrowableBuffer(ctx, 'black.out') };
-    buffersByDevice.set(ctx.device, b);
-  }
-  return b;
-}
+const buffers = deviceBuffers('black', ['params', 'rows', 'out']);
 
 function grow(ctx: GpuContext, rows: ArrayBuffer, n: number, outBytes: number) {
   const b = buffers(ctx);

@@ -81,16 +81,7 @@ vec2 model_psi(float u, float T, vec4 p0, vec4 p1) {
 
 vec2 sincospi(float r) {
   float n = roundEven(2.0 * r);
-  float t = r - 0.5 * n;
-  float x = PI * t;
-  float z = x * x;
-  float s = x + x * z * (-1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362880.0))));
-  float c = 1.0 - (0.5 * z - z * z * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40320.0 + z * (-1.0 / 3628800.0)))));
-  int q = int(n) & 3;
-  if (q == 0) { return vec2(s, c); }
-  if (q == 1) { return vec2(c, -s); }
-  if (q == 2) { return vec2(-s, -c); }
-  return vec2(-c, s);
+  return vf_sincos_quadrant(PI * (r - 0.5 * n), n);
 }
 
 vec2 sincos_pi_kx(float k, float hi, float lo) {

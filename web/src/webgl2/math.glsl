@@ -73,9 +73,8 @@ float vf_log1p(float x) {
   return vf_log(1.0 + x);
 }
 
-vec2 vf_sincos(float x) {
-  float n = roundEven(x * VF_2OPI);
-  float r = ((x - n * VF_PIO2_1) - n * VF_PIO2_2) - n * VF_PIO2_3;
+// (sin, cos)(r + n pi/2) for a reduced |r| <= pi/4 and a whole number n of quarter turns.
+vec2 vf_sincos_quadrant(float r, float n) {
   float z = r * r;
   float s = r + r * z * (-1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362880.0))));
   float c = 1.0 - (0.5 * z - z * z * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40320.0 + z * (-1.0 / 3628800.0)))));
@@ -84,6 +83,11 @@ vec2 vf_sincos(float x) {
   if (q == 1) { return vec2(c, -s); }
   if (q == 2) { return vec2(-s, -c); }
   return vec2(-c, s);
+}
+
+vec2 vf_sincos(float x) {
+  float n = roundEven(x * VF_2OPI);
+  return vf_sincos_quadrant(((x - n * VF_PIO2_1) - n * VF_PIO2_2) - n * VF_PIO2_3, n);
 }
 
 float vf_sin(float x) { return vf_sincos(x).x; }
