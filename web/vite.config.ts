@@ -26,11 +26,26 @@ function nodeStubs(): Plugin {
   };
 }
 
+/**
+ * precache.json: every file of the build, worker chunks included, so the service worker can keep
+ * what the first screen does not load (the report chunk) and the app works offline in full.
+ */
+function precacheList(): Plugin {
+  return {
+    name: 'volfit-precache-list',
+    apply: 'build',
+    generateBundle(_, bundle) {
+      const files = Object.keys(bundle).filter((f) => !f.endsWith('.map'));
+      this.emitFile({ type: 'asset', fileName: 'precache.json', source: JSON.stringify(files) });
+    },
+  };
+}
+
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
   publicDir: 'public',
-  plugins: [nodeStubs()],
+  plugins: [nodeStubs(), precacheList()],
   resolve: {
     alias: [
       { find: /^csv-parse$/, replacement: fileURLToPath(new URL('./stubs/csv-parse.ts', import.meta.url)) },

@@ -295,7 +295,11 @@ async function keepOffline(): Promise<void> {
     await navigator.serviceWorker.register('./sw.js');
     const reg = await navigator.serviceWorker.ready;
     const loaded = performance.getEntriesByType('resource').map((e) => e.name);
-    const urls = [location.pathname, workerUrl, snapshotUrl, ...loaded].filter((u) => new URL(u, location.href).origin === location.origin);
+    // The whole build (precache.json, written by vite.config.ts), lazy chunks such as the report too.
+    const built = await fetch('./precache.json').then((r) => (r.ok ? (r.json() as Promise<string[]>) : []), () => []);
+    const urls = [location.pathname, workerUrl, snapshotUrl, ...loaded, ...built.map((f) => new URL(f, document.baseURI).href)].filter(
+      (u) => new URL(u, location.href).origin === location.origin,
+    );
     reg.active?.postMessage({ type: 'cache', urls: [...new Set(urls)] });
   } catch {
     // No service worker (private mode, an http origin other than localhost): online only.
