@@ -87,9 +87,9 @@ describe('ssvi in the backtest', () => {
         expect(slices.map((s) => s.params.theta)).toEqual(result.days[i].fits.ssvi.slices!.map((s) => s.params.theta));
         // Total ATM variance does not fall in T (no calendar arbitrage).
         for (let j = 1; j < slices.length; j++) expect(slices[j].params.theta).toBeGreaterThanOrEqual(slices[j - 1].params.theta);
-        const printed = dayJson(result.days[i]).fits.ssvi as { rmse_iv: number; slices: Array<{ expiry: string; params: { theta: number } }> };
+        const printed = dayJson(result.days[i]).fits.ssvi;
         expect(printed.rmse_iv).toBe(result.days[i].fits.ssvi.rmse_iv);
-        expect(printed.slices.map((s) => s.params.theta)).toEqual(slices.map((s) => s.params.theta));
+        expect(printed.slices!.map((s) => s.params.theta)).toEqual(slices.map((s) => s.params.theta));
       });
     } finally {
       c.closeSync();
