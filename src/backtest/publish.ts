@@ -1,9 +1,9 @@
 /**
  * Publishing from a backtest: each day's fit of a slice model (ssvi, svi, essvi) goes through
  * src/publish's `publishFit` as one signed vol-feed update per expiry, published at the day's
- * data time (the latest quote time of the fit: a replay of history, not the wall clock). A day
- * whose fit the feed refuses (failed fit, arbitrage, no quote times, a value outside the ranges)
- * is recorded with the reason and the run goes on.
+ * data time (the latest quote time of the fit: a replay of history, not the wall clock). A stale
+ * day is not published, and a day whose fit the feed refuses (failed fit, arbitrage, no quote
+ * times, a value outside the ranges) is recorded with the reason; the run goes on.
  *
  * `nextDayComparison` reads the updates as a contract would (the BigInt evaluator of
  * src/publish/fixed.ts) at the strikes the next day's market quotes for the same expiry, beside
@@ -42,6 +42,8 @@ export async function publishDay(p: BacktestPublish, record: DayRecord, detail: 
   const refuse = (error: string, asOf: string | null = null) => {
     record.published = { model: p.model, signer: p.account.address, updates: 0, as_of: asOf, error };
   };
+  // A book the stale test flagged is what a feed must not carry forward (as it does not feed the prior).
+  if (record.stale) return refuse(`stale book (${record.stale_reason}): not published`);
   if (!fit || !fit.params || !fit.slices) return refuse(`no ${p.model} fit (${fit?.error ?? 'failed'})`);
   const residuals = detail.residuals[p.model] ?? [];
   const times = residuals.flatMap((r) => (r.timestamp !== undefined ? [parseIsoUtc(r.timestamp)] : [])).filter((t): t is number => t !== null);

@@ -116,6 +116,21 @@ describe('publishing from the backtest', () => {
     }
   });
 
+  it('does not publish the stale 2026-01-13 (the reason recorded, no updates stored)', async () => {
+    const dir = join(tmp, 'stale');
+    mkdirSync(dir);
+    for (const d of ['2026-01-12', '2026-01-13']) copyFileSync(join(DAILY, `BTC_${d}.csv`), join(dir, `BTC_${d}.csv`));
+    const s = await BacktestStore.open(':memory:');
+    try {
+      const r = await runBacktest({ input: dir, venue: 'deribit', underlying: 'BTC', models: ['ssvi'], backend: 'cpu', publish: { account, model: 'ssvi', budgetSeconds: 300, halfLifeSeconds: 6 * 3600 } }, s.sink(RUN));
+      expect(r.days.map((d) => [d.stale, d.published?.updates])).toEqual([[false, r.days[0].fits.ssvi.slices!.length], [true, 0]]);
+      expect(r.days[1].published!.error).toMatch(/^stale book \(one-sided.*\): not published$/);
+      expect((await s.detail(RUN, '2026-01-13')).updates).toBeUndefined();
+    } finally {
+      s.close();
+    }
+  }, 60_000);
+
   it("reports the published vols against the next day's market per expiry; a contract's read equals the f64 SVI of the slice", async () => {
     const dir = join(tmp, 'report');
     const details = new Map<string, DayDetail>();
