@@ -104,6 +104,8 @@ function fitResultOf(f: FitRecord, detail: DayDetail): FitResult | null {
     quotes: { used: f.quotes_used, excluded: [] },
     residuals: detail.residuals[f.model] ?? [],
     message: f.message,
+    // Slice models: the per-expiry table (ssvi's theta) and the arbitrage report on the day's page.
+    ...(f.slices ? { slices: f.slices, arbitrage: f.arbitrage as FitResult['arbitrage'] } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
  * shows them against the next day's market per expiry, and the vols a contract reads there equal
  * the f64 SVI of the fitted slice within the evaluator's stated error (1e-9 in vol).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -168,6 +168,7 @@ describe('publishing from the backtest', () => {
       expect(c.rmse_iv!).toBeGreaterThan(0);
       expect(c.rmse_iv!).toBeLessThan(0.2);
     }
-    expect(existsSync(join(dir, 'days', DATES[0], 'index.html'))).toBe(true);
+    // The day's own page lists ssvi's per-expiry theta.
+    expect(readFileSync(join(dir, 'days', DATES[0], 'index.html'), 'utf8')).toMatch(/theta/);
   }, 60_000);
 });
