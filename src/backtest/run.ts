@@ -109,7 +109,8 @@ function fitRecord(model: string, route: FitRoute, r: CalibrationResult, priorNo
     quotes_used: r.quotes.used,
     iterations: r.iterations,
     message: r.message,
-    ...(r.slices ? { slices: r.slices, arbitrage: r.arbitrage } : {}),
+    // Surface models' per-expiry parameters (black's are its params already).
+    ...(r.slices && r.model !== 'black' ? { slices: r.slices, arbitrage: r.arbitrage } : {}),
     ...(priorNote ? { prior_note: priorNote } : {}),
   };
 }
