@@ -14,8 +14,8 @@ import type { Venue } from '../market/types.js';
 import { MarketFormatError } from '../market/errors.js';
 import { parseIsoUtc } from '../market/time.js';
 
-/** A quote of a day, with its Black vol (market) and the expiry label of the file. */
-export type DayQuote = CalibrationQuote & { iv: number; expiry: string };
+/** A quote of a day, with its Black vol (market), the expiry label of the file and its quote time (ISO, when the venue gives one: what a published update's timestamp is). */
+export type DayQuote = CalibrationQuote & { iv: number; expiry: string; timestamp?: string };
 
 export interface BookStats {
   rows_in: number;
@@ -103,7 +103,7 @@ export function dayFromFile(path: string, date: string | undefined, o: InputOpti
   return {
     date: d,
     source: path,
-    quotes: n.quotes.map((q) => ({ row: q.row, T: q.T, strike: q.strike, isCall: q.isCall, price: q.price, forward: q.forward, discount: q.discount, iv: q.iv, weight: q.weight, bid: q.bid, ask: q.ask, expiry: q.expiry })),
+    quotes: n.quotes.map((q) => ({ row: q.row, T: q.T, strike: q.strike, isCall: q.isCall, price: q.price, forward: q.forward, discount: q.discount, iv: q.iv, weight: q.weight, bid: q.bid, ask: q.ask, expiry: q.expiry, ...(q.timestamp !== undefined ? { timestamp: q.timestamp } : {}) })),
     excluded: n.excluded.map((e) => ({ row: e.row, reason: e.detail ? `${e.reason}: ${e.detail}` : e.reason })),
     book: {
       rows_in: n.rowsIn,

@@ -3,6 +3,8 @@
  * the RMSE per model per day, the change points (red rules) and stale days (grey rules) marked, a
  * day table and a link per day to `days/<date>/index.html`, that day's calibration report (the
  * `volfit report` page, built from the stored quotes and fits: smiles, residuals, parameters).
+ * With publishing on: `updates/<date>.json` (each day's signed updates), `published.html` (per
+ * day and expiry, the published vols against the next day's market) and a summary section.
  * Everything is inline SVG (Observable Plot through src/report/svg.ts); files are written
  * atomically, index.html last.
  */
@@ -14,6 +16,9 @@ import { escapeHtml } from '../report/html.js';
 import { modelColor } from '../report/plots.js';
 import { Plot, renderPlot } from '../report/svg.js';
 import { makeDirs, writeFileAtomic } from '../util/files.js';
+import type { UpdatesFile } from '../publish/publish.js';
+import { nextDayComparison, type NextDayComparison } from './publish.js';
+import { publishedPage, publishedSummary } from './publishedReport.js';
 import type { DayDetail, DayRecord, FitRecord } from './types.js';
 
 const dateOf = (d: string) => new Date(`${d}T00:00:00Z`);
@@ -99,7 +104,16 @@ function fitResultOf(f: FitRecord, detail: DayDetail): FitResult | null {
     quotes: { used: f.quotes_used, excluded: [] },
     residuals: detail.residuals[f.model] ?? [],
     message: f.message,
+    // Slice models: the per-expiry table (ssvi's theta) and the arbitrage report on the day's page.
+    ...(f.slices ? { slices: f.slices, arbitrage: f.arbitrage as FitResult['arbitrage'] } : {}),
   };
+}
+
+/** With publishing: `published.html` (a plot per day, expiry by expiry) and the index's summary; nothing otherwise. */
+function publishedSection(dir: string, days: readonly DayRecord[], compared: readonly NextDayComparison[]): string {
+  if (!days.some((d) => d.published)) return '';
+  writeFileAtomic(join(dir, 'published.html'), publishedPage(days, compared));
+  return publishedSummary(days, compared);
 }
 
 export async function writeBacktestReport(
@@ -111,8 +125,16 @@ export async function writeBacktestReport(
 ): Promise<string> {
   makeDirs(dir);
   const linked = new Set<string>();
+  const compared: NextDayComparison[] = [];
+  let prev: { date: string; updates?: UpdatesFile } | undefined;
   for (const d of days) {
     const det = await detail(d.date);
+    if (prev?.updates && det) compared.push(nextDayComparison(prev.date, prev.updates, d.date, det.quotes));
+    prev = { date: d.date, ...(det?.updates ? { updates: det.updates } : {}) };
+    if (det?.updates) {
+      makeDirs(join(dir, 'updates'));
+      writeFileAtomic(join(dir, 'updates', `${d.date}.json`), JSON.stringify(det.updates, null, 2) + '\n');
+    }
     if (!det || det.quotes.length === 0) continue;
     const fits = models.map((m) => (d.fits[m] ? fitResultOf(d.fits[m], det) : null)).filter((f): f is FitResult => f !== null);
     const data = await buildReport(det.quotes, fits, {
@@ -140,6 +162,7 @@ tr.cp{background:#fdd}tr.stale{background:#eee}.grid{display:flex;flex-wrap:wrap
 Bands: &plusmn;1 posterior standard error. Best model per day: lowest BIC (n ln(SSE/n) + k ln n over the unweighted IV residuals).</p>
 <h2>IV RMSE per model</h2>${rmsePlot(days, models)}
 <h2>Parameters</h2><div class="grid">${params.join('\n')}</div>
+${publishedSection(dir, days, compared)}
 <h2>Days</h2>${dayTable(days, models, linked)}
 </body></html>`;
   const path = resolve(join(dir, 'index.html'));

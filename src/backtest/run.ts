@@ -21,6 +21,7 @@ import { marketSeries } from './series.js';
 import { staleReason } from './stale.js';
 import type { DayDetail, DayRecord, FitRecord, FitRoute } from './types.js';
 import type { BocpdOptions } from './bocpd.js';
+import { publishDay, type BacktestPublish } from './publish.js';
 
 export interface BacktestOptions extends InputOptions {
   input: string;
@@ -39,6 +40,8 @@ export interface BacktestOptions extends InputOptions {
   /** Starting parameters of cold fits per model (default: calibrate's own cold start). */
   coldStart?: Record<string, Record<string, number>>;
   bocpd?: Partial<BocpdOptions>;
+  /** Sign each day's fit of a slice model as vol-feed updates (publish.ts). */
+  publish?: BacktestPublish;
   log?: Logger;
 }
 
@@ -67,11 +70,17 @@ export function referenceModel(models: readonly string[]): string | null {
   return models.find((m) => !isSliceModel(getModel(m))) ?? null;
 }
 
+/** The free parameters of a fit: a process model's, or a slice model's global ones plus each expiry's (ssvi: rho, eta, gamma + one theta per expiry). */
+export function parameterCount(r: CalibrationResult): number {
+  if (!r.slices) return Object.keys(r.params).length;
+  return getModel(r.model).params.length + r.slices.reduce((n, s) => n + Object.keys(s.params).length, 0);
+}
+
 /** BIC of a fit over its unweighted IV residuals. */
 export function bic(r: CalibrationResult): number | null {
   const res = r.residuals.filter((q) => q.model_iv !== null);
   const n = res.length;
-  const k = Object.keys(r.params).length;
+  const k = parameterCount(r);
   if (n <= k) return null;
   const sse = res.reduce((s, q) => s + (q.model_iv! - q.market_iv) ** 2, 0);
   return n * Math.log(Math.max(sse, 1e-300) / n) + k * Math.log(n);
@@ -100,6 +109,8 @@ function fitRecord(model: string, route: FitRoute, r: CalibrationResult, priorNo
     quotes_used: r.quotes.used,
     iterations: r.iterations,
     message: r.message,
+    // Surface models' per-expiry parameters (black's are its params already).
+    ...(r.slices && r.model !== 'black' ? { slices: r.slices, arbitrage: r.arbitrage } : {}),
     ...(priorNote ? { prior_note: priorNote } : {}),
   };
 }
@@ -262,10 +273,12 @@ export async function runBacktest(opts: BacktestOptions, sink?: DaySink, fitter?
   for (const p of todo) {
     const day = p.load();
     const { record, detail } = await runDay(opts, fit, chain, day);
+    if (opts.publish) await publishDay(opts.publish, record, detail);
     if (sink) await sink.saveDay(record, detail);
     days.push(record);
     const f = Object.values(record.fits).map((x) => `${x.model} ${x.rmse_iv === null ? 'failed' : (100 * x.rmse_iv).toFixed(2)} (${x.route})`).join(', ');
-    log(`backtest ${record.date}: ${record.quotes} quotes${record.stale ? ' STALE' : ''}${record.change_point.flagged ? ' CHANGE POINT' : ''}; ${f}; best ${record.best_model}; ${record.seconds.toFixed(1)} s`);
+    const pub = record.published ? `; published ${record.published.model}: ${record.published.error ?? `${record.published.updates} updates`}` : '';
+    log(`backtest ${record.date}: ${record.quotes} quotes${record.stale ? ' STALE' : ''}${record.change_point.flagged ? ' CHANGE POINT' : ''}; ${f}; best ${record.best_model}${pub}; ${record.seconds.toFixed(1)} s`);
   }
   return {
     days,

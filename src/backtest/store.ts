@@ -1,13 +1,16 @@
 /**
  * The backtest store: one DuckDB file (@duckdb/node-api). Tables: runs, days, fits (params,
- * stderr, covariance, rmse, route, seconds), residuals, exclusions, quotes (what each day fitted,
- * for the per-day reports) and regimes (the flagged change points). Each day is written in one
+ * stderr, covariance, rmse, route, seconds; slice models' per-expiry parameters as JSON in
+ * `slices`), residuals, exclusions, quotes (what each day fitted, for the per-day reports),
+ * published (a day's signed vol-feed updates file, JSON, when publishing) and regimes (the
+ * flagged change points). Each day is written in one
  * transaction, so a run killed at any moment leaves whole days only; a re-run with the same
  * arguments (same run id) reads them back and continues after the last one. `days.record` holds
  * the day as the job produced it (JSON: doubles round-trip exactly), which is what a resumed run
  * replays and what `--json` and the report print.
  */
 import { BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import type { UpdatesFile } from '../publish/publish.js';
 import type { DaySink } from './run.js';
 import type { DayDetail, DayRecord } from './types.js';
 
@@ -16,12 +19,16 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS days (run_id VARCHAR NOT NULL, date VARCHAR NOT NULL, source VARCHAR, quotes INTEGER, stale BOOLEAN, stale_reason VARCHAR,
      best_model VARCHAR, cp_flagged BOOLEAN, cp_probability DOUBLE, cp_series VARCHAR, seconds DOUBLE, record VARCHAR NOT NULL, PRIMARY KEY (run_id, date))`,
   `CREATE TABLE IF NOT EXISTS fits (run_id VARCHAR NOT NULL, date VARCHAR NOT NULL, model VARCHAR NOT NULL, params VARCHAR, stderr VARCHAR, covariance VARCHAR,
-     rmse_iv DOUBLE, bic DOUBLE, converged BOOLEAN, route VARCHAR, optimizer VARCHAR, seconds DOUBLE, error VARCHAR, PRIMARY KEY (run_id, date, model))`,
+     rmse_iv DOUBLE, bic DOUBLE, converged BOOLEAN, route VARCHAR, optimizer VARCHAR, seconds DOUBLE, error VARCHAR, slices VARCHAR, PRIMARY KEY (run_id, date, model))`,
+  // Stores written before slice models were backtested.
+  `ALTER TABLE fits ADD COLUMN IF NOT EXISTS slices VARCHAR`,
   `CREATE TABLE IF NOT EXISTS residuals (run_id VARCHAR NOT NULL, date VARCHAR NOT NULL, model VARCHAR NOT NULL, "row" INTEGER, market_iv DOUBLE, model_iv DOUBLE,
      weight DOUBLE, strike DOUBLE, expiry DOUBLE)`,
   `CREATE TABLE IF NOT EXISTS exclusions (run_id VARCHAR NOT NULL, date VARCHAR NOT NULL, "row" INTEGER, reason VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS quotes (run_id VARCHAR NOT NULL, date VARCHAR NOT NULL, "row" INTEGER, T DOUBLE, expiry VARCHAR, strike DOUBLE, is_call BOOLEAN,
      price DOUBLE, forward DOUBLE, discount DOUBLE, iv DOUBLE, weight DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS published (run_id VARCHAR NOT NULL, date VARCHAR NOT NULL, model VARCHAR NOT NULL, signer VARCHAR NOT NULL, as_of VARCHAR NOT NULL,
+     updates VARCHAR NOT NULL, PRIMARY KEY (run_id, date))`,
   `CREATE TABLE IF NOT EXISTS regimes (run_id VARCHAR NOT NULL, date VARCHAR NOT NULL, probability DOUBLE, series VARCHAR, PRIMARY KEY (run_id, date))`,
 ];
 
@@ -84,7 +91,10 @@ export class BacktestStore {
     for (const r of res.getRowObjectsJS()) {
       (residuals[String(r.model)] ??= []).push({ row: Number(r.row), market_iv: Number(r.market_iv), model_iv: r.model_iv === null ? null : Number(r.model_iv), weight: Number(r.weight), strike: Number(r.strike), expiry: Number(r.expiry) });
     }
+    const pub = await this.db.runAndReadAll(`SELECT updates FROM published WHERE run_id = $id AND date = $d`, where);
+    const updates = pub.getRowObjectsJS().map((r) => JSON.parse(String(r.updates)) as UpdatesFile)[0];
     return {
+      ...(updates ? { updates } : {}),
       excluded: ex.getRowObjectsJS().map((r) => ({ row: Number(r.row), reason: String(r.reason) })),
       quotes: q.getRowObjectsJS().map((r) => ({
         row: Number(r.row), T: Number(r.T), expiry: String(r.expiry), strike: Number(r.strike), isCall: Boolean(r.is_call), price: Number(r.price),
@@ -134,6 +144,7 @@ export class BacktestStore {
         optimizer: col(VARCHAR, (f) => f.optimizer, fits),
         seconds: col(DOUBLE, (f) => f.seconds, fits),
         error: col(VARCHAR, (f) => f.error ?? null, fits),
+        slices: col(VARCHAR, (f) => (f.slices ? JSON.stringify(f.slices.map((x) => ({ expiry: x.expiry ?? null, T: x.T, forward: x.forward, params: x.params }))) : null), fits),
       });
       const res = Object.entries(detail.residuals).flatMap(([model, rs]) => rs.map((r) => ({ model, ...r })));
       await this.insertColumns('residuals', runId, rec.date, {
@@ -162,6 +173,10 @@ export class BacktestStore {
         iv: col(DOUBLE, (x) => x.iv, q),
         weight: col(DOUBLE, (x) => x.weight, q),
       });
+      if (detail.updates) {
+        const u = detail.updates;
+        await this.db.run(`INSERT INTO published VALUES ($run, $date, $model, $signer, $asof, $updates)`, { run: runId, date: rec.date, model: u.model, signer: u.signer, asof: u.as_of, updates: JSON.stringify(u) });
+      }
       if (rec.change_point.flagged) {
         await this.db.run(`INSERT INTO regimes VALUES ($run, $date, $p, $s)`, { run: runId, date: rec.date, p: rec.change_point.probability ?? 0, s: JSON.stringify(rec.change_point.series) });
       }

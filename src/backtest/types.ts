@@ -1,4 +1,6 @@
 /** Shapes of a backtest: what is recorded per day and per fit, and the `--json` contract. */
+import type { SliceOutput } from '../surface/types.js';
+import type { UpdatesFile } from '../publish/publish.js';
 import type { BookStats } from './input.js';
 
 /** How a day's fit started: from scratch, from the previous good fit, or from it with it as a Gaussian prior. */
@@ -12,8 +14,11 @@ export interface FitRecord {
   converged: boolean;
   route: FitRoute;
   seconds: number;
-  /** Bayesian information criterion n ln(SSE/n) + k ln n over the unweighted IV residuals (n quotes with a model vol, k parameters). */
+  /** Bayesian information criterion n ln(SSE/n) + k ln n over the unweighted IV residuals (n quotes with a model vol, k parameters; slice models: global + per-expiry). */
   bic: number | null;
+  /** Slice models: one parameter set per expiry (ssvi: theta), with T, forward and expiry; and the fit's static-arbitrage report. */
+  slices?: SliceOutput[];
+  arbitrage?: unknown;
   // Kept in the store, not printed by --json.
   /** The optimizer's route inside calibrate (lm, staged, ...), and why. */
   optimizer: string;
@@ -49,13 +54,26 @@ export interface DayRecord {
   observation: Record<string, number | null>;
   evidence: Record<string, number>;
   seconds: number;
+  /** With publishing on: what was signed from this day's fit (the updates themselves are in DayDetail). */
+  published?: PublishedSummary;
+}
+
+/** A day's publication: the model, the signer and how many updates, or why none. */
+export interface PublishedSummary {
+  model: string;
+  signer: string | null;
+  updates: number;
+  as_of: string | null;
+  error: string | null;
 }
 
 /** Residuals and exclusions of a day (stored, not kept in memory for the whole run). */
 export interface DayDetail {
   excluded: Array<{ row: number; reason: string }>;
   quotes: Array<{ row: number; T: number; expiry: string; strike: number; isCall: boolean; price: number; forward: number; discount: number; iv: number; weight: number }>;
-  residuals: Record<string, Array<{ row: number; market_iv: number; model_iv: number | null; weight: number; strike: number; expiry: number }>>;
+  residuals: Record<string, Array<{ row: number; market_iv: number; model_iv: number | null; weight: number; strike: number; expiry: number; timestamp?: string }>>;
+  /** The signed vol-feed updates of the day's published fit (publishing on, the fit accepted). */
+  updates?: UpdatesFile;
 }
 
 /** A day of the `--json` contract. */
@@ -68,10 +86,15 @@ export function dayJson(d: DayRecord) {
     fits: Object.fromEntries(
       Object.entries(d.fits).map(([m, f]) => [
         m,
-        { params: f.params, stderr: f.stderr, rmse_iv: f.rmse_iv, converged: f.converged, route: f.route, seconds: f.seconds, bic: f.bic, ...(f.error !== undefined ? { error: f.error } : {}) },
+        {
+          params: f.params, stderr: f.stderr, rmse_iv: f.rmse_iv, converged: f.converged, route: f.route, seconds: f.seconds, bic: f.bic,
+          ...(f.slices ? { slices: f.slices.map((s) => ({ expiry: s.expiry ?? null, T: s.T, forward: s.forward, params: s.params })) } : {}),
+          ...(f.error !== undefined ? { error: f.error } : {}),
+        },
       ]),
     ),
     best_model: d.best_model,
     change_point: d.change_point,
+    ...(d.published ? { published: d.published } : {}),
   };
 }

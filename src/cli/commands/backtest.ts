@@ -13,10 +13,12 @@ import { MarketFormatError } from '../../market/errors.js';
 import { modelNames } from '../../models/index.js';
 import { UserError } from '../errors.js';
 import { backendOption, checkOutputDir, checkOutputFile, emit } from '../io.js';
-import { parseNumberFlag } from '../parse.js';
+import { parseIntegerFlag, parseNumberFlag } from '../parse.js';
+import { DEFAULT_WEIGHTS } from '../../market/weights.js';
 import { BacktestInputError } from '../../backtest/input.js';
 import { DEFAULT_PRIOR_STRENGTH, runBacktest, type BacktestOptions, type BacktestResult } from '../../backtest/run.js';
 import { dayJson, type DayDetail, type DayRecord } from '../../backtest/types.js';
+import type { BacktestPublish } from '../../backtest/publish.js';
 
 interface Flags {
   input?: string;
@@ -33,6 +35,12 @@ interface Flags {
   priorStrength: string;
   threads?: string;
   queue?: string;
+  publish?: boolean;
+  publishKey?: string;
+  deadline: string;
+  halfLife: string;
+  chainId?: string;
+  verifyingContract?: string;
 }
 
 function dateFlag(flag: string, v: string | undefined): string | undefined {
@@ -53,6 +61,9 @@ function modelsFlag(v: string): string[] {
 /** The options that decide the results: a run is resumed only by a command line with the same ones. */
 function runId(o: BacktestOptions): string {
   const key = { input: resolve(o.input), venue: o.venue, underlying: o.underlying ?? null, models: o.models, backend: o.backend, prior: o.prior, strength: o.priorStrength, from: o.from ?? null, to: o.to ?? null };
+  const p = o.publish;
+  // Publishing is part of the run (a signer's address, never the key): older runs' ids stay as they were without it.
+  if (p) Object.assign(key, { publish: { model: p.model, signer: p.account.address, budget: p.budgetSeconds, halfLife: p.halfLifeSeconds, chainId: p.chainId ?? null, contract: p.verifyingContract ?? null } });
   return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
 }
 
@@ -128,6 +139,30 @@ async function writeReportFrom(dir: string, days: DayRecord[], models: readonly 
   stderrLogger(`report: ${path}`);
 }
 
+/** `--publish` / `--publish-key`: the signer (from the key file, else VOLFIT_SIGNER_KEY, as `volfit publish` reads it) and the feed's settings. */
+async function publishFlags(o: Flags, models: readonly string[]): Promise<BacktestPublish | undefined> {
+  if (!o.publish && o.publishKey === undefined) return undefined;
+  const { publishModel, PUBLISHABLE } = await import('../../backtest/publish.js');
+  const { parseAddressFlag, parseDuration } = await import('./publish.js');
+  const { signerAccount } = await import('../../publish/key.js');
+  const { PublishError } = await import('../../publish/errors.js');
+  const model = publishModel(models);
+  if (!model) throw new UserError(`--publish: a feed publishes SVI slices; add one of ${PUBLISHABLE.join(', ')} to --models (got ${models.join(',')})`);
+  const halfLifeSeconds = parseNumberFlag('--half-life', o.halfLife)!;
+  if (!(halfLifeSeconds > 0) || !Number.isFinite(halfLifeSeconds)) throw new UserError(`--half-life must be a positive number of seconds (got '${o.halfLife}')`);
+  const budgetSeconds = parseDuration('--deadline', o.deadline);
+  const chainId = o.chainId === undefined ? undefined : parseIntegerFlag('--chain-id', o.chainId, 1, Number.MAX_SAFE_INTEGER);
+  const verifyingContract = parseAddressFlag('--verifying-contract', o.verifyingContract);
+  try {
+    const account = signerAccount(o.publishKey === undefined ? undefined : o.publishKey);
+    return { account, model, budgetSeconds, halfLifeSeconds, ...(chainId !== undefined ? { chainId } : {}), ...(verifyingContract ? { verifyingContract } : {}) };
+  } catch (e) {
+    // The key module names --key; here the flag is --publish-key.
+    if (e instanceof PublishError) throw new UserError(e.message.replace(/^--key /, '--publish-key ').replace('give --key <file>', 'give --publish-key <file>'));
+    throw e;
+  }
+}
+
 async function run(o: Flags): Promise<void> {
   const input = o.input!;
   if (!existsSync(input)) throw new UserError(`--input ${input}: no such file or folder`);
@@ -149,14 +184,18 @@ async function run(o: Flags): Promise<void> {
     log: stderrLogger,
   };
   if (opts.from && opts.to && opts.from > opts.to) throw new UserError(`--from ${opts.from} is after --to ${opts.to}`);
-  if (o.db) checkOutputFile('--db', o.db, [{ flag: '--input', path: input }]);
-  if (o.report) checkOutputDir('--report', o.report, ['index.html'], [{ flag: '--input', path: input }, { flag: '--db', path: o.db }]);
+  const inputs = [{ flag: '--input', path: input }, { flag: '--publish-key', path: o.publishKey }];
+  if (o.db) checkOutputFile('--db', o.db, inputs);
+  if (o.report) checkOutputDir('--report', o.report, ['index.html'], [...inputs, { flag: '--db', path: o.db }]);
+  const publish = await publishFlags(o, opts.models);
+  if (publish) opts.publish = publish;
   // A report without --db still needs each day's quotes and residuals: an in-memory store.
   const store = o.db || o.report ? await openStore(o.db ?? ':memory:') : undefined;
   let result: BacktestResult;
   try {
     const id = runId(opts);
-    if (store) await store.startRun(id, { ...opts, log: undefined, input: resolve(input) });
+    const publishArgs = publish ? { model: publish.model, signer: publish.account.address, budget_seconds: publish.budgetSeconds, chain_id: publish.chainId ?? null } : undefined;
+    if (store) await store.startRun(id, { ...opts, log: undefined, publish: publishArgs, input: resolve(input) });
     const queue = o.queue ? await openQueue(o.queue, id, o.backend) : undefined;
     try {
       result = await runBacktest(opts, store?.sink(id), queue?.fitter);
@@ -193,6 +232,12 @@ export function register(program: Command): void {
     .option('--prior-strength <w>', 'the prior covariance is the previous posterior covariance / w (1: full strength; smaller: looser)', String(DEFAULT_PRIOR_STRENGTH))
     .option('--threads <n>', 'worker threads of a day\'s cold fits (default: one per process model)')
     .option('--queue <redis://host:port>', 'coordinate: put the day fits on a BullMQ queue for `volfit worker` processes (Redis >= 6.2, noeviction)')
+    .option('--publish', "sign each day's ssvi (else svi, essvi) fit as vol-feed updates (key from VOLFIT_SIGNER_KEY); the report compares them with the next day's market")
+    .option('--publish-key <file>', "as --publish, the signer's hex private key from this file")
+    .option('--deadline <duration>', 'publishing: oracle latency budget, deadline = data time + this (s, m, h, d)', '5m')
+    .option('--half-life <seconds>', "publishing: staleness half-life of the updates' confidence", String(DEFAULT_WEIGHTS.halfLifeSeconds))
+    .option('--chain-id <n>', 'publishing: EIP-712 domain chain id')
+    .option('--verifying-contract <address>', 'publishing: EIP-712 domain verifying contract (the VolFeed address)')
     .action(async (o: Flags) => {
       if (o.input === undefined) return rerender(o);
       return run(o);
