@@ -1,0 +1,147 @@
+/**
+ * Batched normal equations: S independent least-squares fits whose stencil reductions
+ * (`normalEquations`) are answered together, one call for every fit that is waiting.
+ *
+ * Each fit keeps its own LM state (levenbergMarquardt, unchanged: damping, acceptance,
+ * convergence); what is shared is only the evaluation. A member's `normalEquations(st)` is a
+ * request; the batcher answers all pending requests with ONE `evaluateMany` call as soon as every
+ * active member is waiting (a fit stepping in lock-step with the others), or, with `settleTurns`,
+ * once that many event-loop turns pass without a new request (members busy elsewhere, e.g. a
+ * calibration in its DE or polish stage, do not hold the others up). A member that finishes
+ * leaves (`leave`), so converged fits drop out of the batch. An error of `evaluateMany` rejects
+ * the requests of that call only; an entry that is an Error rejects its own request only, so one
+ * failing fit never stops the others.
+ *
+ * Since LM's arithmetic per fit is the same code as a lone run and each fit's answer depends on
+ * its own request only, a batched run equals S separate runs exactly (test/optim/batch.test.ts).
+ */
+import { levenbergMarquardt, type LmOptions, type LmResult } from './lm.js';
+import type { LeastSquaresProblem, NormalEquationsResult } from './problem.js';
+import type { Stencil } from './stencil.js';
+
+export interface BatchRequest<T> {
+  /** What the member joined with (its problem, its GPU state, ...). */
+  member: T;
+  stencil: Stencil;
+}
+
+/** Answers one batch, entry for entry; an entry may be null (not available: full path) or an Error (that request fails). */
+export type EvaluateMany<T> = (requests: ReadonlyArray<BatchRequest<T>>) => Promise<ReadonlyArray<NormalEquationsResult | null | Error>>;
+
+export interface BatchMember {
+  normalEquations(st: Stencil): Promise<NormalEquationsResult | null>;
+  leave(): void;
+}
+
+interface Pending<T> extends BatchRequest<T> {
+  resolve(v: NormalEquationsResult | null): void;
+  reject(e: unknown): void;
+}
+
+export class NormalEquationsBatcher<T> {
+  private active = 0;
+  private pending: Array<Pending<T>> = [];
+  private idleTurns = 0;
+  private ticking = false;
+  /** Batches answered and the requests in each (tests, benchmarks). */
+  readonly batches: number[] = [];
+
+  constructor(
+    private readonly evaluateMany: EvaluateMany<T>,
+    /** Flush after this many event-loop turns without a new request even if some members are not waiting; 0: only when all are. */
+    private readonly settleTurns = 0,
+  ) {}
+
+  join(member: T): BatchMember {
+    this.active++;
+    let left = false;
+    return {
+      normalEquations: (stencil) =>
+        new Promise((resolve, reject) => {
+          this.pending.push({ member, stencil, resolve, reject });
+          this.idleTurns = 0;
+          this.maybeFlush();
+        }),
+      leave: () => {
+        if (left) return;
+        left = true;
+        this.active--;
+        this.maybeFlush();
+      },
+    };
+  }
+
+  private maybeFlush(): void {
+    if (this.pending.length === 0) return;
+    if (this.pending.length >= this.active) {
+      void this.flush();
+      return;
+    }
+    if (this.settleTurns > 0 && !this.ticking) {
+      this.ticking = true;
+      setImmediate(() => this.tick());
+    }
+  }
+
+  private tick(): void {
+    this.ticking = false;
+    if (this.pending.length === 0) return;
+    if (++this.idleTurns >= this.settleTurns) {
+      void this.flush();
+      return;
+    }
+    this.ticking = true;
+    setImmediate(() => this.tick());
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.idleTurns = 0;
+    this.batches.push(batch.length);
+    let answers: ReadonlyArray<NormalEquationsResult | null | Error>;
+    try {
+      answers = await this.evaluateMany(batch);
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    batch.forEach((p, k) => {
+      const a = answers[k];
+      if (a instanceof Error) p.reject(a);
+      else p.resolve(a ?? null);
+    });
+  }
+}
+
+/**
+ * S independent LM fits stepping together: problem s from z0s[s], its stencils reduced by
+ * `evaluateMany` with those of every other fit waiting at the same time. Returns each fit's
+ * LmResult, or the Error that stopped it (the others go on).
+ */
+export async function levenbergMarquardtMany<P extends LeastSquaresProblem>(
+  problems: readonly P[],
+  z0s: readonly Float64Array[],
+  evaluateMany: EvaluateMany<P>,
+  opts: LmOptions | ((s: number) => LmOptions) = {},
+): Promise<Array<LmResult | Error>> {
+  const batcher = new NormalEquationsBatcher(evaluateMany);
+  const members = problems.map((p) => batcher.join(p));
+  return Promise.all(
+    problems.map(async (problem, s) => {
+      const batched: LeastSquaresProblem = {
+        p: problem.p,
+        size: problem.size,
+        residuals: (Z, n) => problem.residuals(Z, n),
+        normalEquations: (st) => members[s].normalEquations(st),
+      };
+      try {
+        return await levenbergMarquardt(batched, z0s[s], typeof opts === 'function' ? opts(s) : opts);
+      } catch (e) {
+        return e instanceof Error ? e : new Error(String(e));
+      } finally {
+        members[s].leave();
+      }
+    }),
+  );
+}
