@@ -28,37 +28,40 @@ export interface BatchRequest<T> {
 /** Answers one batch, entry for entry; an entry may be null (not available: full path) or an Error (that request fails). */
 export type EvaluateMany<T> = (requests: ReadonlyArray<BatchRequest<T>>) => Promise<ReadonlyArray<NormalEquationsResult | null | Error>>;
 
-export interface BatchMember {
-  normalEquations(st: Stencil): Promise<NormalEquationsResult | null>;
+/** A member of a RequestBatcher: its requests, and leaving (it asks no more). */
+export interface BatchMember<Q, A> {
+  request(q: Q): Promise<A>;
   leave(): void;
 }
 
-interface Pending<T> extends BatchRequest<T> {
-  resolve(v: NormalEquationsResult | null): void;
+interface Pending<Q, A> {
+  q: Q;
+  resolve(v: A): void;
   reject(e: unknown): void;
 }
 
-export class NormalEquationsBatcher<T> {
+/** The batching itself, for any request and answer (the module comment's rules). */
+export class RequestBatcher<Q, A> {
   private active = 0;
-  private pending: Array<Pending<T>> = [];
+  private pending: Array<Pending<Q, A>> = [];
   private idleTurns = 0;
   private ticking = false;
   /** Batches answered and the requests in each (tests, benchmarks). */
   readonly batches: number[] = [];
 
   constructor(
-    private readonly evaluateMany: EvaluateMany<T>,
+    private readonly evaluateMany: (qs: readonly Q[]) => Promise<ReadonlyArray<A | Error>>,
     /** Flush after this many event-loop turns without a new request even if some members are not waiting; 0: only when all are. */
     private readonly settleTurns = 0,
   ) {}
 
-  join(member: T): BatchMember {
+  join(): BatchMember<Q, A> {
     this.active++;
     let left = false;
     return {
-      normalEquations: (stencil) =>
+      request: (q) =>
         new Promise((resolve, reject) => {
-          this.pending.push({ member, stencil, resolve, reject });
+          this.pending.push({ q, resolve, reject });
           this.idleTurns = 0;
           this.maybeFlush();
         }),
@@ -99,9 +102,9 @@ export class NormalEquationsBatcher<T> {
     this.pending = [];
     this.idleTurns = 0;
     this.batches.push(batch.length);
-    let answers: ReadonlyArray<NormalEquationsResult | null | Error>;
+    let answers: ReadonlyArray<A | Error>;
     try {
-      answers = await this.evaluateMany(batch);
+      answers = await this.evaluateMany(batch.map((p) => p.q));
     } catch (e) {
       for (const p of batch) p.reject(e);
       return;
@@ -109,7 +112,7 @@ export class NormalEquationsBatcher<T> {
     batch.forEach((p, k) => {
       const a = answers[k];
       if (a instanceof Error) p.reject(a);
-      else p.resolve(a ?? null);
+      else p.resolve(a);
     });
   }
 }
@@ -125,15 +128,15 @@ export async function levenbergMarquardtMany<P extends LeastSquaresProblem>(
   evaluateMany: EvaluateMany<P>,
   opts: LmOptions | ((s: number) => LmOptions) = {},
 ): Promise<Array<LmResult | Error>> {
-  const batcher = new NormalEquationsBatcher(evaluateMany);
-  const members = problems.map((p) => batcher.join(p));
+  const batcher = new RequestBatcher<BatchRequest<P>, NormalEquationsResult | null>(evaluateMany);
+  const members = problems.map(() => batcher.join());
   return Promise.all(
     problems.map(async (problem, s) => {
       const batched: LeastSquaresProblem = {
         p: problem.p,
         size: problem.size,
         residuals: (Z, n) => problem.residuals(Z, n),
-        normalEquations: (st) => members[s].normalEquations(st),
+        normalEquations: (stencil) => members[s].request({ member: problem, stencil }),
       };
       try {
         return await levenbergMarquardt(batched, z0s[s], typeof opts === 'function' ? opts(s) : opts);
