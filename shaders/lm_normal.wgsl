@@ -80,9 +80,9 @@ fn model_value(cv: vec2<f32>, d: f32, kappa: f32, is_call: bool, em: f32) -> vec
   return vec2<f32>(max(pc + (1.0 - kappa), 0.0), put + (1.0 - kappa));
 }
 
-// Adds quote i's terms to acc. Its COS differences are diffs[rb + s * M + i] for set s; its
+// Adds quote i's terms to acc, for a stencil of nsets sets and ndir directions. Its COS differences are diffs[rb + s * M + i] for set s; its
 // quote data quotes[qb + i], its record recs[qb + i] (index = its expiry, cv[cb + index]).
-fn accumulate(i: u32, M: u32, qb: u32, rb: u32, cb: u32, inv: array<f32, MAX_DIR>, acc: ptr<function, array<f32, MAX_K>>) {
+fn accumulate(i: u32, M: u32, qb: u32, rb: u32, cb: u32, nsets: u32, ndir: u32, inv: array<f32, MAX_DIR>, acc: ptr<function, array<f32, MAX_K>>) {
   let qd = quotes[qb + i];
   let rec = recs[qb + i];
   let kappa = qd.kappa;
@@ -98,7 +98,7 @@ fn accumulate(i: u32, M: u32, qb: u32, rb: u32, cb: u32, inv: array<f32, MAX_DIR
   let c = cv[cb + e];
   var cvq = vec2<f32>(0.0);
   if (!below) { cvq = control_variate(kappa, qd.logKappa, c); }
-  for (var s = 0u; s < NSETS; s++) {
+  for (var s = 0u; s < nsets; s++) {
     var val = vec2<f32>(select(0.0, max(1.0 - kappa, 0.0), is_call));
     if (!below) {
       d[s] = diffs[rb + s * M + i];
@@ -113,10 +113,10 @@ fn accumulate(i: u32, M: u32, qb: u32, rb: u32, cb: u32, inv: array<f32, MAX_DIR
   let r = qd.scale * (v[0] - qd.market);
   if (bad_base) { (*acc)[1] += 1.0; } else { (*acc)[0] += r * r; }
   if (bad_other) { (*acc)[2] += 1.0; }
-  if (NDIR > 0u && !bad_base && !bad_other) {
+  if (ndir > 0u && !bad_base && !bad_other) {
     var J: array<f32, MAX_DIR>;
-    for (var j = 0u; j < NDIR; j++) {
-      let lo = select(0u, 1u + NDIR + j, CENTRAL);
+    for (var j = 0u; j < ndir; j++) {
+      let lo = select(0u, 1u + ndir + j, CENTRAL);
       let hi = 1u + j;
       // Unclamped on both sides: the difference of the COS sums alone, free of the control
       // variate's rounding (and of v's, ~1 ulp of the price, which h would amplify).
@@ -125,9 +125,9 @@ fn accumulate(i: u32, M: u32, qb: u32, rb: u32, cb: u32, inv: array<f32, MAX_DIR
       J[j] = qd.scale * dv * inv[j];
       (*acc)[3u + j] += J[j] * r;
     }
-    var t = 3u + NDIR;
-    for (var a = 0u; a < NDIR; a++) {
-      for (var b = a; b < NDIR; b++) {
+    var t = 3u + ndir;
+    for (var a = 0u; a < ndir; a++) {
+      for (var b = a; b < ndir; b++) {
         (*acc)[t] += J[a] * J[b];
         t++;
       }
@@ -136,8 +136,8 @@ fn accumulate(i: u32, M: u32, qb: u32, rb: u32, cb: u32, inv: array<f32, MAX_DIR
 }
 
 // Tree reduction over the workgroup, CHUNK partials at a time (loop bounds are uniform); the
-// workgroup's K sums go to partials[group * K ..].
-fn reduce_store(acc: array<f32, MAX_K>, lid: u32, group: u32, K: u32, valid: bool) {
+// workgroup's K sums go to partials[group * KS ..].
+fn reduce_store(acc: array<f32, MAX_K>, lid: u32, group: u32, K: u32, KS: u32, valid: bool) {
   for (var c0 = 0u; c0 < K; c0 += CHUNK) {
     for (var k = 0u; k < CHUNK; k++) {
       let idx = min(c0 + k, MAX_K - 1u);
@@ -153,7 +153,7 @@ fn reduce_store(acc: array<f32, MAX_K>, lid: u32, group: u32, K: u32, valid: boo
       workgroupBarrier();
     }
     if (lid < CHUNK && c0 + lid < K && valid) {
-      partials[group * K + c0 + lid] = red[lid * WG];
+      partials[group * KS + c0 + lid] = red[lid * WG];
     }
     workgroupBarrier();
   }
@@ -171,32 +171,34 @@ fn lm_normal(
   var acc: array<f32, MAX_K>;
   for (var q = 0u; q < QPT; q++) {
     let i = (group * QPT + q) * WG + lid.x;
-    if (i < M) { accumulate(i, M, 0u, 0u, 0u, info.invStep, &acc); }
+    if (i < M) { accumulate(i, M, 0u, 0u, 0u, NSETS, NDIR, info.invStep, &acc); }
   }
-  reduce_store(acc, lid.x, group, K, group < info.groups);
+  reduce_store(acc, lid.x, group, K, K, group < info.groups);
 }
 
 // Many surfaces in one dispatch (src/engines/cos/gpuNormalMany.ts): workgroup `group` reduces
 // quotes [start, start + WG x QPT) of ONE surface, segs[groupSeg[group]] (a workgroup never
 // straddles two surfaces), with that surface's offsets into the concatenated quotes, records,
-// COS differences and control variates, and its own finite-difference steps.
+// COS differences and control variates, its own stencil size (sets, directions: a lone trial
+// point and a full stencil share the dispatch) and finite-difference steps. Partials at a stride
+// of info.expiries floats per workgroup (the largest K of the batch).
 @compute @workgroup_size(WG)
 fn lm_normal_many(
   @builtin(local_invocation_id) lid: vec3<u32>,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let K = 3u + NDIR + NDIR * (NDIR + 1u) / 2u;
   let group = wid.x + wid.y * nwg.x;
   let valid = group < info.groups;
   let sg = segs[groupSeg[min(group, info.groups - 1u)]];
+  let K = 3u + sg.dirs + sg.dirs * (sg.dirs + 1u) / 2u;
   let first = (group - sg.groupBase) * QPT * WG;
   var acc: array<f32, MAX_K>;
   if (valid) {
     for (var q = 0u; q < QPT; q++) {
       let i = first + q * WG + lid.x;
-      if (i < sg.quotes) { accumulate(i, sg.quotes, sg.quoteBase, sg.recordBase, sg.expiryBase, sg.invStep, &acc); }
+      if (i < sg.quotes) { accumulate(i, sg.quotes, sg.quoteBase, sg.recordBase, sg.expiryBase, sg.sets, sg.dirs, sg.invStep, &acc); }
     }
   }
-  reduce_store(acc, lid.x, group, K, valid);
+  reduce_store(acc, lid.x, group, K, info.expiries, valid);
 }

@@ -357,7 +357,7 @@ async function runBatchedOnGpu(
     const t = batch.fused.traffic;
     if (t.dispatches) {
       options.log?.(
-        `calibrateMany: ${t.dispatches} multi-surface LM dispatches for ${t.surfaces} surface stencils (${(t.surfaces / t.dispatches).toFixed(2)} surfaces per dispatch), ${t.readBack} B read back`,
+        `calibrateMany: ${t.dispatches} multi-surface LM dispatches for ${t.surfaces} surface stencils (${(t.surfaces / t.dispatches).toFixed(2)} surfaces per dispatch, up to ${t.most}), ${t.readBack} B read back`,
       );
     }
     batch.dispose();

@@ -7,7 +7,9 @@
  * request; the batcher answers all pending requests with ONE `evaluateMany` call as soon as every
  * active member is waiting (a fit stepping in lock-step with the others), or, with `settleTurns`,
  * once that many event-loop turns pass without a new request (members busy elsewhere, e.g. a
- * calibration in its DE or polish stage, do not hold the others up). A member that finishes
+ * calibration in its DE or polish stage, do not hold the others up). One call at a time: requests
+ * made while a call runs wait for it (the evaluator's buffers are reused, and the members it
+ * answers then join them in the next call). A member that finishes
  * leaves (`leave`), so converged fits drop out of the batch. An error of `evaluateMany` rejects
  * the requests of that call only; an entry that is an Error rejects its own request only, so one
  * failing fit never stops the others.
@@ -46,6 +48,7 @@ export class RequestBatcher<Q, A> {
   private pending: Array<Pending<Q, A>> = [];
   private idleTurns = 0;
   private ticking = false;
+  private inFlight = false;
   /** Batches answered and the requests in each (tests, benchmarks). */
   readonly batches: number[] = [];
 
@@ -75,7 +78,7 @@ export class RequestBatcher<Q, A> {
   }
 
   private maybeFlush(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.inFlight) return;
     if (this.pending.length >= this.active) {
       void this.flush();
       return;
@@ -88,7 +91,7 @@ export class RequestBatcher<Q, A> {
 
   private tick(): void {
     this.ticking = false;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.inFlight) return;
     if (++this.idleTurns >= this.settleTurns) {
       void this.flush();
       return;
@@ -102,18 +105,24 @@ export class RequestBatcher<Q, A> {
     this.pending = [];
     this.idleTurns = 0;
     this.batches.push(batch.length);
-    let answers: ReadonlyArray<A | Error>;
+    this.inFlight = true;
+    let answers: ReadonlyArray<A | Error> | undefined;
+    let error: unknown;
     try {
       answers = await this.evaluateMany(batch.map((p) => p.q));
     } catch (e) {
-      for (const p of batch) p.reject(e);
-      return;
+      error = e;
     }
+    this.inFlight = false;
     batch.forEach((p, k) => {
-      const a = answers[k];
-      if (a instanceof Error) p.reject(a);
-      else p.resolve(a);
+      const a = answers?.[k];
+      if (!answers) p.reject(error);
+      else if (a instanceof Error) p.reject(a);
+      else p.resolve(a as A);
     });
+    // Requests that came while this call ran: with the members just answered, once they ask again
+    // (or, with settleTurns, once the event loop settles).
+    this.maybeFlush();
   }
 }
 

@@ -51,10 +51,13 @@ function hestonTruth(): number[] {
 }
 
 describe.skipIf(!hasGpu)('multi-surface LM stencils on WebGPU', () => {
-  it('one dispatch gives every surface the sums of its lone dispatch (Heston surfaces of 12 to 600 quotes, and a Bates one)', async () => {
-    const specs: Array<[Model, number, number, number]> = [[heston, 3, 4, 200], [heston, 6, 100, 700], [bates, 4, 8, 400], [heston, 2, 9, 60], [heston, 8, 40, 500]];
+  it('one dispatch gives every surface the sums of its lone dispatch (Heston surfaces of 12 to 600 quotes, stencils and lone trial points together; a Bates one beside)', async () => {
+    // [model, expiries, strikes, longest expiry (days), lone trial point (no stencil)]
+    const specs: Array<[Model, number, number, number, boolean]> = [
+      [heston, 3, 4, 200, false], [heston, 6, 100, 700, false], [bates, 4, 8, 400, false], [heston, 2, 9, 60, true], [heston, 8, 40, 500, false], [heston, 5, 30, 300, true],
+    ];
     const evaluators: Array<{ lone: CosGpuNormal; fused: CosGpuNormal; batch: StencilBatch }> = [];
-    for (const [model, E, Kn, tMax] of specs) {
+    for (const [model, E, Kn, tMax, lonePoint] of specs) {
       const truth = model === bates ? [...hestonTruth(), 0.5, -0.1, 0.15] : hestonTruth();
       const quotes = surface(model, truth, E, Kn, tMax, 0.01);
       const prep = prepareQuotes(quotes);
@@ -63,7 +66,7 @@ describe.skipIf(!hasGpu)('multi-surface LM stencils on WebGPU', () => {
       const def = obj.residualDefinition();
       const groups = groupByExpiry(prep.set);
       const start = toUnconstrained(Float64Array.from(model.params.map((p, j) => truth[j] * (1 + 0.2 * uniform(r, -1, 1)))), bounds);
-      const st = stencil(start, 3e-3, 'central');
+      const st = lonePoint ? { Z: start, n: 1, h: new Float64Array(0), scheme: 'central' as const } : stencil(start, 3e-3, 'central');
       const P = model.params.length;
       const params = new Float64Array(st.n * P);
       for (let k = 0; k < st.n; k++) toModel(st.Z.subarray(k * P, (k + 1) * P), bounds, params.subarray(k * P, (k + 1) * P));
@@ -73,14 +76,18 @@ describe.skipIf(!hasGpu)('multi-surface LM stencils on WebGPU', () => {
     const many = new CosGpuNormalMany(gpu!);
     const fused = await many.evaluate(evaluators.map((e) => ({ evaluator: e.fused, batch: e.batch })));
     expect(many.traffic.dispatches).toBe(2); // Heston x 4, Bates x 1
-    expect(many.traffic.surfaces).toBe(5);
+    expect(many.traffic.surfaces).toBe(6);
     for (let k = 0; k < evaluators.length; k++) {
       const lone = await evaluators[k].lone.evaluate(evaluators[k].batch);
       const got = fused[k];
       if (got instanceof Error) throw got;
-      expect(Number.isFinite(lone.f) && lone.A !== null).toBe(true);
+      expect(Number.isFinite(lone.f) && (lone.A !== null) === !specs[k][4]).toBe(true);
       // The same f32 operations in the same order: equal, not merely close.
       expect(got.f).toBe(lone.f);
+      if (specs[k][4]) {
+        expect(got.A).toBeNull();
+        continue;
+      }
       expect(Array.from(got.g!)).toEqual(Array.from(lone.g!));
       expect(Array.from(got.A!)).toEqual(Array.from(lone.A!));
     }
@@ -105,7 +112,10 @@ describe.skipIf(!hasGpu)('multi-surface LM stencils on WebGPU', () => {
     }
     const dispatchLine = lines.find((l) => /multi-surface LM dispatches/.test(l));
     expect(dispatchLine).toBeDefined();
-    const perDispatch = Number(/\(([\d.]+) surfaces per dispatch\)/.exec(dispatchLine!)![1]);
+    const [, perDispatch, most] = /\(([\d.]+) surfaces per dispatch, up to (\d+)\)/.exec(dispatchLine!)!.map(Number);
+    // The 5 good surfaces stepping together at some point, fewer as they converge and leave (how
+    // many share each dispatch depends on timing: surfaces enter LM after their own probe).
+    expect(most).toBe(5);
     expect(perDispatch).toBeGreaterThan(1.5);
     for (let i = 0; i < out.length; i++) {
       if (i === 2) continue;

@@ -82,7 +82,7 @@ export const LmInfoRecord = defineRecord('LmInfo', [
  * lm_normal.wgsl lm_normal_many): where its quotes (and records) start in the concatenation, its
  * quote count, where its n x M block of COS differences starts, its first plan and expiry count
  * (plans planBase + s E + e), its first control variate (expiryBase + e), its first workgroup of
- * the reduction, and its 1/(2 h_j) per direction.
+ * the reduction, its stencil's sets and directions, and its 1/(2 h_j) per direction.
  */
 export const LmSegRecord = defineRecord('LmSeg', [
   { name: 'quoteBase', type: 'u32' },
@@ -92,6 +92,8 @@ export const LmSegRecord = defineRecord('LmSeg', [
   { name: 'expiries', type: 'u32' },
   { name: 'expiryBase', type: 'u32' },
   { name: 'groupBase', type: 'u32' },
+  { name: 'sets', type: 'u32' },
+  { name: 'dirs', type: 'u32' },
   { name: 'invStep', type: 'f32', count: MAX_DIRECTIONS },
 ]);
 

@@ -71,11 +71,14 @@ export function lmConstants(n: number, D: number, scheme: StencilBatch['scheme']
   return { NSETS: n, NDIR: D, CENTRAL: scheme === 'central' ? 1 : 0 };
 }
 
-/** f, g, A from `groups` workgroups' partials starting at workgroup `first` (f64 accumulation of f32 partials). */
-export function finishNormalSums(part: Float32Array, first: number, groups: number, D: number): Omit<NormalSums, 'backend'> {
+/**
+ * f, g, A from `groups` workgroups' partials starting at workgroup `first`, `stride` floats per
+ * workgroup (default K) (f64 accumulation of f32 partials).
+ */
+export function finishNormalSums(part: Float32Array, first: number, groups: number, D: number, stride = normalSumCount(D)): Omit<NormalSums, 'backend'> {
   const K = normalSumCount(D);
   const sum = new Float64Array(K);
-  for (let w = first; w < first + groups; w++) for (let k = 0; k < K; k++) sum[k] += part[w * K + k];
+  for (let w = first; w < first + groups; w++) for (let k = 0; k < K; k++) sum[k] += part[w * stride + k];
   if (sum[1] > 0 || !Number.isFinite(sum[0])) return { f: Infinity, g: null, A: null };
   const f = sum[0];
   if (D === 0 || sum[2] > 0) return { f, g: null, A: null };

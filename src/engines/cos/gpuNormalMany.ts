@@ -21,7 +21,7 @@ import { GrowableBuffer, dispatchKernel, getKernel, readBuffer, workgroupGrid } 
 import type { NormalSums, StencilBatch } from '../pricer.js';
 import { WG, cosKernelId } from './gpu.js';
 import { COS_SHADER, CosDimsRecord, CosPlanRecord, CosQuoteRecord, LM_SHADER, LmInfoRecord, LmNormalRecord, LmQuoteRecord, LmSegRecord } from './gpuLayout.js';
-import { CosGpuNormal, QUOTES_PER_GROUP, finishNormalSums, lmConstants, normalSumCount, type PreparedStencil } from './gpuNormal.js';
+import { CosGpuNormal, QUOTES_PER_GROUP, finishNormalSums, normalSumCount, type PreparedStencil } from './gpuNormal.js';
 
 export interface ManyStencil {
   evaluator: CosGpuNormal;
@@ -32,8 +32,8 @@ type Sums = Omit<NormalSums, 'backend'>;
 
 export class CosGpuNormalMany {
   private readonly bufs: Record<'plans' | 'coef' | 'recs' | 'quotes' | 'cv' | 'diffs' | 'dims' | 'info' | 'partials' | 'segs' | 'groupSeg', GrowableBuffer>;
-  /** Dispatch groups, surfaces in them, bytes up and back since creation (tests, benchmarks). */
-  readonly traffic = { dispatches: 0, surfaces: 0, uploaded: 0, readBack: 0 };
+  /** Dispatches, surfaces in them (all, most in one), bytes up and back since creation (tests, benchmarks). */
+  readonly traffic = { dispatches: 0, surfaces: 0, most: 0, uploaded: 0, readBack: 0 };
 
   constructor(private readonly ctx: GpuContext) {
     const names = ['plans', 'coef', 'recs', 'quotes', 'cv', 'diffs', 'dims', 'info', 'partials', 'segs', 'groupSeg'] as const;
@@ -53,10 +53,13 @@ export class CosGpuNormalMany {
         out[k] = e instanceof Error ? e : new Error(String(e));
       }
     }
-    // One dispatch per kernel: surfaces of one model, stencil size and scheme.
+    // One dispatch per kernel: surfaces of one model and scheme, lone points (no directions, so
+    // no scheme) and stencils together.
     const groups = new Map<string, typeof ready>();
-    for (const r of ready) {
-      const key = `${cosKernelId(r.ev.resident().model)}|${r.prep.n}|${r.prep.D}|${r.scheme}`;
+    const keyOf = (r: (typeof ready)[number]) => `${cosKernelId(r.ev.resident().model)}|${r.scheme}`;
+    for (const r of [...ready.filter((x) => x.prep.D > 0), ...ready.filter((x) => x.prep.D === 0)]) {
+      let key = keyOf(r);
+      if (r.prep.D === 0) key = [...groups.keys()].find((k) => k.startsWith(`${cosKernelId(r.ev.resident().model)}|`)) ?? key;
       groups.set(key, [...(groups.get(key) ?? []), r]);
     }
     for (const g of groups.values()) {
@@ -68,9 +71,9 @@ export class CosGpuNormalMany {
 
   private async dispatch(items: ReadonlyArray<{ ev: CosGpuNormal; prep: PreparedStencil; scheme: StencilBatch['scheme'] }>): Promise<Sums[]> {
     const { ctx, bufs } = this;
-    const { n, D } = items[0].prep;
     const model = items[0].ev.resident().model;
-    const K = normalSumCount(D);
+    // Partials at the stride of the largest stencil's K.
+    const K = Math.max(...items.map((r) => normalSumCount(r.prep.D)));
     const segs = [];
     const planRecs: PreparedStencil['planRecs'] = [];
     const cv: PreparedStencil['cv'] = [];
@@ -80,9 +83,10 @@ export class CosGpuNormalMany {
     let stride = 1;
     for (let k = 0; k < items.length; k++) {
       const { prep } = items[k];
+      const n = prep.n;
       const groupsOf = Math.ceil(prep.M / QUOTES_PER_GROUP);
       segs.push({
-        quoteBase, quotes: prep.M, recordBase, planBase: planRecs.length, expiries: prep.E, expiryBase: cv.length, groupBase: groupSeg.length,
+        quoteBase, quotes: prep.M, recordBase, planBase: planRecs.length, expiries: prep.E, expiryBase: cv.length, groupBase: groupSeg.length, sets: n, dirs: prep.D,
         invStep: Float64Array.from({ length: 8 }, (_, j) => prep.invStep[j] ?? 0),
       });
       planRecs.push(...prep.planRecs);
@@ -97,7 +101,8 @@ export class CosGpuNormalMany {
     const up = [
       CosPlanRecord.pack(planRecs), LmNormalRecord.pack(cv), LmSegRecord.pack(segs), new Uint32Array(groupSeg).buffer,
       CosDimsRecord.packOne({ plans: nPlans, stride, records: recordBase, quotes: segs.length }),
-      LmInfoRecord.packOne({ quotes: quoteBase, expiries: cv.length, groups: nGroups, invStep: new Float64Array(8) }),
+      // lm_normal_many reads `expiries` as the partials' stride (K floats per workgroup).
+      LmInfoRecord.packOne({ quotes: quoteBase, expiries: K, groups: nGroups, invStep: new Float64Array(8) }),
     ] as const;
     const [planBuf, cvBuf, segBuf, groupBuf, dimBuf, infoBuf] = [bufs.plans, bufs.cv, bufs.segs, bufs.groupSeg, bufs.dims, bufs.info].map((b, j) => b.write(up[j]));
     this.traffic.uploaded += up.reduce((a, b) => a + b.byteLength, 0);
@@ -121,7 +126,7 @@ export class CosGpuNormalMany {
     const [coefKernel, sumKernel, lmKernel] = await Promise.all([
       getKernel(ctx, COS_SHADER, 'cos_coef', constants),
       getKernel(ctx, COS_SHADER, 'cos_sum_many', constants),
-      getKernel(ctx, LM_SHADER, 'lm_normal_many', lmConstants(n, D, items[0].scheme)),
+      getKernel(ctx, LM_SHADER, 'lm_normal_many', { CENTRAL: items.some((r) => r.prep.D > 0 && r.scheme === 'central') ? 1 : 0 }),
     ]);
     dispatchKernel(ctx, coefKernel, { plans: planBuf, coef: coefBuf, dims: dimBuf }, workgroupGrid(ctx, nPlans * stride, WG));
     dispatchKernel(ctx, sumKernel, { recs: recBuf, coefIn: coefBuf, dims: dimBuf, out: diffBuf, plans: planBuf, segs: segBuf }, workgroupGrid(ctx, recordBase, WG));
@@ -130,7 +135,8 @@ export class CosGpuNormalMany {
     this.traffic.readBack += nGroups * K * 4;
     this.traffic.dispatches++;
     this.traffic.surfaces += items.length;
-    return segs.map((s, k) => finishNormalSums(part, s.groupBase, Math.ceil(items[k].prep.M / QUOTES_PER_GROUP), D));
+    this.traffic.most = Math.max(this.traffic.most, items.length);
+    return segs.map((s, k) => finishNormalSums(part, s.groupBase, Math.ceil(items[k].prep.M / QUOTES_PER_GROUP), s.dirs, K));
   }
 
   dispose(): void {
