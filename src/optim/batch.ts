@@ -21,6 +21,13 @@ import { levenbergMarquardt, type LmOptions, type LmResult } from './lm.js';
 import type { LeastSquaresProblem, NormalEquationsResult } from './problem.js';
 import type { Stencil } from './stencil.js';
 
+/** The next event-loop turn (setImmediate in Node, a zero timeout in a page). */
+function nextTurn(f: () => void): void {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  if (immediate) immediate(f);
+  else setTimeout(f, 0);
+}
+
 export interface BatchRequest<T> {
   /** What the member joined with (its problem, its GPU state, ...). */
   member: T;
@@ -85,7 +92,7 @@ export class RequestBatcher<Q, A> {
     }
     if (this.settleTurns > 0 && !this.ticking) {
       this.ticking = true;
-      setImmediate(() => this.tick());
+      nextTurn(() => this.tick());
     }
   }
 
@@ -97,7 +104,7 @@ export class RequestBatcher<Q, A> {
       return;
     }
     this.ticking = true;
-    setImmediate(() => this.tick());
+    nextTurn(() => this.tick());
   }
 
   private async flush(): Promise<void> {
