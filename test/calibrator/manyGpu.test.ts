@@ -133,4 +133,31 @@ describe.skipIf(!hasGpu)('multi-surface LM stencils on WebGPU', () => {
       }
     }
   }, 600_000);
+
+  it('cold surfaces (no start: DE then LM on WebGPU; a small DE to keep SwiftShader quick) and Bates surfaces (8-parameter stencils, route lm) each end where their lone WebGPU fit ends', async () => {
+    const compare = async (surfaces: ManySurface[], model: Model, settings: Partial<ManySurface>) => {
+      const out = await calibrateMany(surfaces, { model, backend: 'webgpu', ...settings });
+      for (let i = 0; i < out.length; i++) {
+        const got = out[i];
+        if (isSurfaceFailure(got)) throw new Error(`${got.surface}: ${got.error}`);
+        const lone = await calibrate(surfaces[i].quotes, { model, backend: 'webgpu', ...settings, ...(surfaces[i].start ? { start: surfaces[i].start } : {}) } as Parameters<typeof calibrate>[1]);
+        expect(got.route).toEqual(lone.route);
+        expect(Math.abs(got.rmse_iv! - lone.rmse_iv!) / lone.rmse_iv!).toBeLessThan(1e-3);
+        for (const p of model.params) {
+          const se = lone.stderr?.[p.name];
+          // A parameter without a standard error (at a bound): the same value to 1e-6 of it.
+          const tol = se ? 0.05 * se : 1e-6 * Math.max(1e-3, Math.abs(lone.params[p.name]));
+          expect(Math.abs(got.params[p.name] - lone.params[p.name])).toBeLessThanOrEqual(tol);
+        }
+      }
+    };
+    await compare([[2, 6, 120], [3, 5, 300]].map(([E, K, t], i) => ({ name: `cold${i}`, quotes: surface(heston, hestonTruth(), E, K, t, 0.002) })), heston, { de: { population: 16, generations: 6 } });
+    const batesStart = { v0: 0.05, kappa: 2, theta: 0.05, sigma: 0.5, rho: -0.5, lambda: 0.5, muJ: -0.1, sigmaJ: 0.15 };
+    await compare(
+      [[3, 6, 200], [2, 8, 365]].map(([E, K, t], i) => ({ name: `bates${i}`, start: batesStart, quotes: surface(bates, [...hestonTruth(), 0.4, -0.1, 0.15], E, K, t, 0.002) })),
+      bates,
+      { route: 'lm' },
+    );
+  }, 600_000);
 });
+
