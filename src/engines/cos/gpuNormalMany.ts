@@ -20,7 +20,7 @@ import type { GpuContext } from '../../backends/webgpu/device.js';
 import { GrowableBuffer, dispatchKernel, getKernel, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import type { NormalSums, StencilBatch } from '../pricer.js';
 import { WG, cosKernelId } from './gpu.js';
-import { COS_SHADER, CosDimsRecord, CosPlanRecord, CosQuoteRecord, LM_SHADER, LmInfoRecord, LmNormalRecord, LmQuoteRecord, LmSegRecord } from './gpuLayout.js';
+import { COS_SHADER, CosDimsRecord, CosPlanRecord, CosQuoteRecord, LM_SHADER, LmInfoRecord, LmNormalRecord, LmQuoteRecord, LmSegRecord, MAX_DIRECTIONS } from './gpuLayout.js';
 import { CosGpuNormal, QUOTES_PER_GROUP, finishNormalSums, normalSumCount, type PreparedStencil } from './gpuNormal.js';
 
 export interface ManyStencil {
@@ -87,7 +87,7 @@ export class CosGpuNormalMany {
       const groupsOf = Math.ceil(prep.M / QUOTES_PER_GROUP);
       segs.push({
         quoteBase, quotes: prep.M, recordBase, planBase: planRecs.length, expiries: prep.E, expiryBase: cv.length, groupBase: groupSeg.length, sets: n, dirs: prep.D,
-        invStep: Float64Array.from({ length: 8 }, (_, j) => prep.invStep[j] ?? 0),
+        invStep: Float64Array.from({ length: MAX_DIRECTIONS }, (_, j) => prep.invStep[j] ?? 0),
       });
       planRecs.push(...prep.planRecs);
       cv.push(...prep.cv);
@@ -102,7 +102,7 @@ export class CosGpuNormalMany {
       CosPlanRecord.pack(planRecs), LmNormalRecord.pack(cv), LmSegRecord.pack(segs), new Uint32Array(groupSeg).buffer,
       CosDimsRecord.packOne({ plans: nPlans, stride, records: recordBase, quotes: segs.length }),
       // lm_normal_many reads `expiries` as the partials' stride (K floats per workgroup).
-      LmInfoRecord.packOne({ quotes: quoteBase, expiries: K, groups: nGroups, invStep: new Float64Array(8) }),
+      LmInfoRecord.packOne({ quotes: quoteBase, expiries: K, groups: nGroups, invStep: new Float64Array(MAX_DIRECTIONS) }),
     ] as const;
     const [planBuf, cvBuf, segBuf, groupBuf, dimBuf, infoBuf] = [bufs.plans, bufs.cv, bufs.segs, bufs.groupSeg, bufs.dims, bufs.info].map((b, j) => b.write(up[j]));
     this.traffic.uploaded += up.reduce((a, b) => a + b.byteLength, 0);
