@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rng, uniform } from '../helpers/random.js';
 import { levenbergMarquardt, type LmOptions } from '../../src/optim/lm.js';
-import { levenbergMarquardtMany, type BatchRequest } from '../../src/optim/batch.js';
+import { RequestBatcher, levenbergMarquardtMany, type BatchRequest } from '../../src/optim/batch.js';
 import { normalEquations } from '../../src/optim/linalg.js';
 import { sumSquares, type LeastSquaresProblem, type NormalEquationsResult } from '../../src/optim/problem.js';
 import { stencilJacobian, type Stencil } from '../../src/optim/stencil.js';
@@ -75,5 +75,54 @@ describe('levenbergMarquardtMany (S independent LM fits, one evaluation per step
     expect(calls[calls.length - 1]).toBeLessThan(S);
     expect(Math.max(...calls)).toBe(S);
     for (let k = 1; k < calls.length; k++) expect(calls[k]).toBeLessThanOrEqual(calls[k - 1]);
+  });
+
+  it('RequestBatcher: waits for every member, or with settleTurns only for those not busy elsewhere; one call at a time', async () => {
+    const calls: number[][] = [];
+    let running = 0;
+    let overlapped = false;
+    const answer = async (qs: readonly number[]) => {
+      calls.push([...qs]);
+      overlapped ||= running > 0;
+      running++;
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      return qs.map((q) => (q < 0 ? new Error(`bad ${q}`) : q * 10));
+    };
+    // settleTurns 0: nothing goes out until all three members ask.
+    const strict = new RequestBatcher<number, number>(answer);
+    const [a, b, c] = [strict.join(), strict.join(), strict.join()];
+    const pa = a.request(1);
+    const pb = b.request(-2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toEqual([]);
+    const pc = c.request(3);
+    expect(await pa).toBe(10);
+    await expect(pb).rejects.toThrow('bad -2'); // fails alone
+    expect(await pc).toBe(30);
+    expect(calls).toEqual([[1, -2, 3]]);
+    // A member that leaves is no longer waited for.
+    c.leave();
+    const [pa2, pb2] = [a.request(4), b.request(5)];
+    expect([await pa2, await pb2]).toEqual([40, 50]);
+    expect(calls[1]).toEqual([4, 5]);
+
+    // settleTurns 2: a member busy elsewhere (never asking) does not hold the others up, and
+    // requests made while a call runs wait for it, then go out together.
+    const loose = new RequestBatcher<number, number>(answer, 2);
+    const [x, y] = [loose.join(), loose.join()];
+    loose.join(); // busy elsewhere
+    const px = x.request(6);
+    const py = y.request(7);
+    expect([await px, await py]).toEqual([60, 70]);
+    expect(calls[2]).toEqual([6, 7]);
+    const first = x.request(8);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const late = y.request(9); // while [8] is being answered
+    expect([await first, await late]).toEqual([80, 90]);
+    expect(calls.slice(3)).toEqual([[8], [9]]);
+    expect(overlapped).toBe(false);
   });
 });
