@@ -60,7 +60,9 @@ export class CosGpuNormalMany {
     for (const r of [...ready.filter((x) => x.prep.D > 0), ...ready.filter((x) => x.prep.D === 0)]) {
       let key = keyOf(r);
       if (r.prep.D === 0) key = [...groups.keys()].find((k) => k.startsWith(`${cosKernelId(r.ev.resident().model)}|`)) ?? key;
-      groups.set(key, [...(groups.get(key) ?? []), r]);
+      const g = groups.get(key);
+      if (g) g.push(r);
+      else groups.set(key, [r]);
     }
     for (const g of groups.values()) {
       const sums = await this.dispatch(g);
@@ -89,8 +91,8 @@ export class CosGpuNormalMany {
         quoteBase, quotes: prep.M, recordBase, planBase: planRecs.length, expiries: prep.E, expiryBase: cv.length, groupBase: groupSeg.length, sets: n, dirs: prep.D,
         invStep: Float64Array.from({ length: MAX_DIRECTIONS }, (_, j) => prep.invStep[j] ?? 0),
       });
-      planRecs.push(...prep.planRecs);
-      cv.push(...prep.cv);
+      for (const pr of prep.planRecs) planRecs.push(pr);
+      for (const c of prep.cv) cv.push(c);
       for (let w = 0; w < groupsOf; w++) groupSeg.push(k);
       quoteBase += prep.M;
       recordBase += n * prep.M;
