@@ -16,6 +16,7 @@
 //!struct CosPlan
 //!struct CosQuote
 //!struct CosDims
+//!struct LmSeg
 //!bindings
 
 override MODEL: u32;  // 0 heston, 1 bates, 2 merton (src/engines/cos/gpu.ts MODEL_IDS)
@@ -218,4 +219,30 @@ fn cos_sum_resident(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   }
   let E = dims.plans / (dims.records / M);
   out[i] = put_diff(q, s * E + q.index);
+}
+
+// Many surfaces' resident stencils in one dispatch (src/engines/cos/gpuNormalMany.ts): records
+// of the surfaces concatenated, segs[k] (dims.quotes of them, ascending recordBase) one surface
+// with its n x M_k block of out starting at recordBase, its quotes' records at quoteBase and its
+// plans at planBase + s * E_k + expiry. Within a surface the layout is cos_sum_resident's.
+@compute @workgroup_size(WG)
+fn cos_sum_many(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= dims.records) { return; }
+  var lo = 0u;
+  var hi = dims.quotes;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (segs[mid].recordBase <= i) { lo = mid; } else { hi = mid; }
+  }
+  let sg = segs[lo];
+  let local = i - sg.recordBase;
+  let s = local / sg.quotes;
+  let m = local - s * sg.quotes;
+  let q = recs[sg.quoteBase + m];
+  if (q.below != 0u) {
+    out[i] = 0.0;
+    return;
+  }
+  out[i] = put_diff(q, sg.planBase + s * sg.expiries + q.index);
 }

@@ -26,6 +26,7 @@
 //!struct CosQuote
 //!struct LmNormal
 //!struct LmInfo
+//!struct LmSeg
 //!consts
 //!bindings
 // Records, bindings and the MAX_* constants are declared in src/engines/cos/gpuLayout.ts:
@@ -79,6 +80,85 @@ fn model_value(cv: vec2<f32>, d: f32, kappa: f32, is_call: bool, em: f32) -> vec
   return vec2<f32>(max(pc + (1.0 - kappa), 0.0), put + (1.0 - kappa));
 }
 
+// Adds quote i's terms to acc, for a stencil of nsets sets and ndir directions. Its COS differences are diffs[rb + s * M + i] for set s; its
+// quote data quotes[qb + i], its record recs[qb + i] (index = its expiry, cv[cb + index]).
+fn accumulate(i: u32, M: u32, qb: u32, rb: u32, cb: u32, nsets: u32, ndir: u32, inv: array<f32, MAX_DIR>, acc: ptr<function, array<f32, MAX_K>>) {
+  let qd = quotes[qb + i];
+  let rec = recs[qb + i];
+  let kappa = qd.kappa;
+  let is_call = rec.isCall != 0u;
+  let below = rec.below != 0u;
+  let e = rec.index;
+  var v: array<f32, MAX_SETS>;
+  var d: array<f32, MAX_SETS>;    // COS differences; 0 below the window
+  var exact: array<bool, MAX_SETS>; // v is unclamped (v - v' = d - d')
+  var bad_base = false;
+  var bad_other = false;
+  // Below the window the put is 0 (cpu.ts), whatever the set.
+  let c = cv[cb + e];
+  var cvq = vec2<f32>(0.0);
+  if (!below) { cvq = control_variate(kappa, qd.logKappa, c); }
+  for (var s = 0u; s < nsets; s++) {
+    var val = vec2<f32>(select(0.0, max(1.0 - kappa, 0.0), is_call));
+    if (!below) {
+      d[s] = diffs[rb + s * M + i];
+      val = model_value(cvq, d[s], kappa, is_call, c.expm1Shift);
+    }
+    v[s] = val.x;
+    exact[s] = val.x == val.y;
+    if (!is_finite(val.y)) {
+      if (s == 0u) { bad_base = true; } else { bad_other = true; }
+    }
+  }
+  let r = qd.scale * (v[0] - qd.market);
+  if (bad_base) { (*acc)[1] += 1.0; } else { (*acc)[0] += r * r; }
+  if (bad_other) { (*acc)[2] += 1.0; }
+  if (ndir > 0u && !bad_base && !bad_other) {
+    var J: array<f32, MAX_DIR>;
+    for (var j = 0u; j < ndir; j++) {
+      let lo = select(0u, 1u + ndir + j, CENTRAL);
+      let hi = 1u + j;
+      // Unclamped on both sides: the difference of the COS sums alone, free of the control
+      // variate's rounding (and of v's, ~1 ulp of the price, which h would amplify).
+      var dv = v[hi] - v[lo];
+      if (exact[hi] && exact[lo] && !below) { dv = d[hi] - d[lo]; }
+      J[j] = qd.scale * dv * inv[j];
+      (*acc)[3u + j] += J[j] * r;
+    }
+    var t = 3u + ndir;
+    for (var a = 0u; a < ndir; a++) {
+      for (var b = a; b < ndir; b++) {
+        (*acc)[t] += J[a] * J[b];
+        t++;
+      }
+    }
+  }
+}
+
+// Tree reduction over the workgroup, CHUNK partials at a time (loop bounds are uniform); the
+// workgroup's K sums go to partials[group * KS ..].
+fn reduce_store(acc: array<f32, MAX_K>, lid: u32, group: u32, K: u32, KS: u32, valid: bool) {
+  for (var c0 = 0u; c0 < K; c0 += CHUNK) {
+    for (var k = 0u; k < CHUNK; k++) {
+      let idx = min(c0 + k, MAX_K - 1u);
+      red[k * WG + lid] = select(0.0, acc[idx], c0 + k < K);
+    }
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+      if (lid < stride) {
+        for (var k = 0u; k < CHUNK; k++) {
+          red[k * WG + lid] += red[k * WG + lid + stride];
+        }
+      }
+      workgroupBarrier();
+    }
+    if (lid < CHUNK && c0 + lid < K && valid) {
+      partials[group * KS + c0 + lid] = red[lid * WG];
+    }
+    workgroupBarrier();
+  }
+}
+
 @compute @workgroup_size(WG)
 fn lm_normal(
   @builtin(local_invocation_id) lid: vec3<u32>,
@@ -91,76 +171,34 @@ fn lm_normal(
   var acc: array<f32, MAX_K>;
   for (var q = 0u; q < QPT; q++) {
     let i = (group * QPT + q) * WG + lid.x;
-    if (i >= M) { continue; }
-    let qd = quotes[i];
-    let rec = recs[i];
-    let kappa = qd.kappa;
-    let is_call = rec.isCall != 0u;
-    let below = rec.below != 0u;
-    let e = rec.index;
-    var v: array<f32, MAX_SETS>;
-    var d: array<f32, MAX_SETS>;    // COS differences; 0 below the window
-    var exact: array<bool, MAX_SETS>; // v is unclamped (v - v' = d - d')
-    var bad_base = false;
-    var bad_other = false;
-    // Below the window the put is 0 (cpu.ts), whatever the set.
-    let c = cv[e];
-    var cvq = vec2<f32>(0.0);
-    if (!below) { cvq = control_variate(kappa, qd.logKappa, c); }
-    for (var s = 0u; s < NSETS; s++) {
-      var val = vec2<f32>(select(0.0, max(1.0 - kappa, 0.0), is_call));
-      if (!below) {
-        d[s] = diffs[s * M + i];
-        val = model_value(cvq, d[s], kappa, is_call, c.expm1Shift);
-      }
-      v[s] = val.x;
-      exact[s] = val.x == val.y;
-      if (!is_finite(val.y)) {
-        if (s == 0u) { bad_base = true; } else { bad_other = true; }
-      }
-    }
-    let r = qd.scale * (v[0] - qd.market);
-    if (bad_base) { acc[1] += 1.0; } else { acc[0] += r * r; }
-    if (bad_other) { acc[2] += 1.0; }
-    if (NDIR > 0u && !bad_base && !bad_other) {
-      var J: array<f32, MAX_DIR>;
-      for (var j = 0u; j < NDIR; j++) {
-        let lo = select(0u, 1u + NDIR + j, CENTRAL);
-        let hi = 1u + j;
-        // Unclamped on both sides: the difference of the COS sums alone, free of the control
-        // variate's rounding (and of v's, ~1 ulp of the price, which h would amplify).
-        var dv = v[hi] - v[lo];
-        if (exact[hi] && exact[lo] && !below) { dv = d[hi] - d[lo]; }
-        J[j] = qd.scale * dv * info.invStep[j];
-        acc[3u + j] += J[j] * r;
-      }
-      var t = 3u + NDIR;
-      for (var a = 0u; a < NDIR; a++) {
-        for (var b = a; b < NDIR; b++) {
-          acc[t] += J[a] * J[b];
-          t++;
-        }
-      }
+    if (i < M) { accumulate(i, M, 0u, 0u, 0u, NSETS, NDIR, info.invStep, &acc); }
+  }
+  reduce_store(acc, lid.x, group, K, K, group < info.groups);
+}
+
+// Many surfaces in one dispatch (src/engines/cos/gpuNormalMany.ts): workgroup `group` reduces
+// quotes [start, start + WG x QPT) of ONE surface, segs[groupSeg[group]] (a workgroup never
+// straddles two surfaces), with that surface's offsets into the concatenated quotes, records,
+// COS differences and control variates, its own stencil size (sets, directions: a lone trial
+// point and a full stencil share the dispatch) and finite-difference steps. Partials at a stride
+// of info.expiries floats per workgroup (the largest K of the batch).
+@compute @workgroup_size(WG)
+fn lm_normal_many(
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let group = wid.x + wid.y * nwg.x;
+  let valid = group < info.groups;
+  let sg = segs[groupSeg[min(group, info.groups - 1u)]];
+  let K = 3u + sg.dirs + sg.dirs * (sg.dirs + 1u) / 2u;
+  let first = (group - sg.groupBase) * QPT * WG;
+  var acc: array<f32, MAX_K>;
+  if (valid) {
+    for (var q = 0u; q < QPT; q++) {
+      let i = first + q * WG + lid.x;
+      if (i < sg.quotes) { accumulate(i, sg.quotes, sg.quoteBase, sg.recordBase, sg.expiryBase, sg.sets, sg.dirs, sg.invStep, &acc); }
     }
   }
-  // Tree reduction over the workgroup, CHUNK partials at a time (loop bounds are uniform).
-  for (var c0 = 0u; c0 < K; c0 += CHUNK) {
-    for (var k = 0u; k < CHUNK; k++) {
-      let idx = min(c0 + k, MAX_K - 1u);
-      red[k * WG + lid.x] = select(0.0, acc[idx], c0 + k < K);
-    }
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-      if (lid.x < stride) {
-        for (var k = 0u; k < CHUNK; k++) {
-          red[k * WG + lid.x] += red[k * WG + lid.x + stride];
-        }
-      }
-      workgroupBarrier();
-    }
-    if (lid.x < CHUNK && c0 + lid.x < K && group < info.groups) {
-      partials[group * K + c0 + lid.x] = red[lid.x * WG];
-    }
-    workgroupBarrier();
-  }
+  reduce_store(acc, lid.x, group, K, info.expiries, valid);
 }

@@ -17,9 +17,11 @@
  *   parameters; only `seconds` differs). `threads: 1` runs in-process, sequentially, no worker.
  *   Workers are terminated at the end, also on error; a worker that crashes mid-fit fails that
  *   surface only and is replaced.
- * - WebGPU backend: for now the surfaces run sequentially in-process through `calibrate` on the
- *   GPU. A batched multi-surface kernel (all surfaces' parameter sets in one dispatch) is a later
- *   step and is not done here.
+ * - WebGPU backend: every surface's `calibrate` runs at once in-process, and the GPU-resident LM
+ *   stencils of all surfaces waiting at the same moment go out as one multi-surface dispatch
+ *   (manyGpu.ts, engines/cos/gpuNormalMany.ts): per LM iteration one dispatch for every active
+ *   surface, each keeping its own LM state; a surface's fit is its single-surface fit. The other
+ *   stages (probe, DE, exact-IV polish, report) still price per surface.
  * - 'auto': resolved once, as `calibrate` resolves it (WebGPU when an adapter answers, else the CPU
  *   pool).
  *
@@ -33,6 +35,7 @@ import { getModel } from '../models/index.js';
 import { isSliceModel, type Model } from '../models/types.js';
 import { calibrate, type CalibrateOptions, type PricerFactory, type ProgressEvent } from './calibrate.js';
 import { pricerFactoryFor } from './pricers.js';
+import { GpuSurfaceBatch } from './manyGpu.js';
 import type { CalibrationQuote } from './quotes.js';
 import type { CalibrationResult } from './result.js';
 import { CalibrationInputError } from './transforms.js';
@@ -107,7 +110,7 @@ export interface ManyProgressEvent {
 }
 
 export interface CalibrateManyOptions extends SurfaceSettings {
-  /** Default 'auto' (as calibrate). The CPU backend runs the worker pool; WebGPU runs the surfaces one after another in-process. */
+  /** Default 'auto' (as calibrate). The CPU backend runs the worker pool; WebGPU runs the surfaces at once in-process, LM stencils batched. */
   backend?: BackendRequest | Backend;
   /** Worker threads on the CPU backend (default os.availableParallelism(); 1: in-process, no worker). Never more than the surfaces. */
   threads?: number;
@@ -267,9 +270,6 @@ export async function calibrateMany(surfaces: readonly ManySurface[], options: C
         : await selectBackend(options.backend ?? 'auto', log);
   const threads = options.threads ?? (await defaultThreads());
   const pooled = backend.name === 'cpu' && threads > 1 && total > 1;
-  if (backend.name === 'webgpu' && total > 1) {
-    log(`calibrateMany: ${total} surfaces one after another on WebGPU (a batched multi-surface kernel is a later step); the CPU backend fits them on a pool of worker threads`);
-  }
   if (pooled && options.createPricer) {
     throw new CalibrationInputError('createPricer cannot cross into worker threads: use threads: 1 (in-process) with a pricer factory of your own');
   }
@@ -293,6 +293,10 @@ export async function calibrateMany(surfaces: readonly ManySurface[], options: C
   const surfaceLog = (r: Resolved): Logger => (options.log ? (m) => log(`${r.name}: ${m}`) : silentLogger);
   const surfaceProgress = (r: Resolved) => (options.fitProgress ? (e: ProgressEvent) => options.fitProgress!({ index: r.index, name: r.name }, e) : undefined);
 
+  if (backend.name === 'webgpu' && runnable.length > 1) {
+    await runBatchedOnGpu(runnable, backend, options, surfaceLog, surfaceProgress, finish);
+    return out;
+  }
   if (!pooled) {
     for (const r of runnable) {
       const t1 = performance.now();
@@ -316,6 +320,48 @@ export async function calibrateMany(surfaces: readonly ManySurface[], options: C
     done: (r, outcome) => finish(r, outcome.ok ? withSurface(r.name, outcome.result, r.excluded) : failure(r.name, r.model!.name, outcome.error, outcome.kind, outcome.seconds)),
   });
   return out;
+}
+
+/**
+ * WebGPU: every surface's `calibrate` at once, in-process, their LM stencils batched into
+ * multi-surface dispatches (manyGpu.ts). A surface that throws fails alone.
+ */
+async function runBatchedOnGpu(
+  runnable: readonly Resolved[],
+  backend: Extract<Backend, { name: 'webgpu' }>,
+  options: CalibrateManyOptions,
+  surfaceLog: (r: Resolved) => Logger,
+  surfaceProgress: (r: Resolved) => ((e: ProgressEvent) => void) | undefined,
+  finish: (r: Resolved, outcome: SurfaceOutcome) => void,
+): Promise<void> {
+  const batch = new GpuSurfaceBatch(backend);
+  const members = runnable.map(() => batch.join());
+  try {
+    await Promise.all(
+      runnable.map(async (r, k) => {
+        const t1 = performance.now();
+        let outcome: SurfaceOutcome;
+        try {
+          const opts = calibrateOptionsFor(r.model!, r.settings!, backend, options.createPricer, surfaceLog(r), surfaceProgress(r));
+          if (opts.createPricer && !options.createPricer) opts.createPricer = batch.pricerFactory(opts.createPricer, members[k], surfaceLog(r));
+          outcome = withSurface(r.name, await calibrate(r.quotes, opts), r.excluded);
+        } catch (e) {
+          outcome = failure(r.name, r.model!.name, e instanceof Error ? e.message : String(e), errorKind(e), (performance.now() - t1) / 1000);
+        } finally {
+          members[k].leave();
+        }
+        finish(r, outcome);
+      }),
+    );
+  } finally {
+    const t = batch.fused.traffic;
+    if (t.dispatches) {
+      options.log?.(
+        `calibrateMany: ${t.dispatches} multi-surface LM dispatches for ${t.surfaces} surface stencils (${(t.surfaces / t.dispatches).toFixed(2)} surfaces per dispatch, up to ${t.most}), ${t.readBack} B read back`,
+      );
+    }
+    batch.dispose();
+  }
 }
 
 async function defaultThreads(): Promise<number> {

@@ -77,6 +77,26 @@ export const LmInfoRecord = defineRecord('LmInfo', [
   { name: 'invStep', type: 'f32', count: MAX_DIRECTIONS },
 ]);
 
+/**
+ * One surface of a multi-surface stencil dispatch (gpuNormalMany.ts; cos.wgsl cos_sum_many and
+ * lm_normal.wgsl lm_normal_many): where its quotes (and records) start in the concatenation, its
+ * quote count, where its n x M block of COS differences starts, its first plan and expiry count
+ * (plans planBase + s E + e), its first control variate (expiryBase + e), its first workgroup of
+ * the reduction, its stencil's sets and directions, and its 1/(2 h_j) per direction.
+ */
+export const LmSegRecord = defineRecord('LmSeg', [
+  { name: 'quoteBase', type: 'u32' },
+  { name: 'quotes', type: 'u32' },
+  { name: 'recordBase', type: 'u32' },
+  { name: 'planBase', type: 'u32' },
+  { name: 'expiries', type: 'u32' },
+  { name: 'expiryBase', type: 'u32' },
+  { name: 'groupBase', type: 'u32' },
+  { name: 'sets', type: 'u32' },
+  { name: 'dirs', type: 'u32' },
+  { name: 'invStep', type: 'f32', count: MAX_DIRECTIONS },
+]);
+
 export const COS_SHADER = defineShader({
   file: 'cos.wgsl',
   bindings: {
@@ -88,11 +108,13 @@ export const COS_SHADER = defineShader({
     recs: { type: arrayOf(CosQuoteRecord), access: 'read' },
     coefIn: { type: 'array<vec4<f32>>', access: 'read' },
     out: { type: 'array<f32>', access: 'read_write' },
+    segs: { type: arrayOf(LmSegRecord), access: 'read' },
   },
   entries: {
     cos_coef: ['plans', 'coef', 'dims'],
     cos_sum: ['recs', 'coefIn', 'dims', 'out', 'plans'],
     cos_sum_resident: ['recs', 'coefIn', 'dims', 'out', 'plans'],
+    cos_sum_many: ['recs', 'coefIn', 'dims', 'out', 'plans', 'segs'],
   },
   overrides: { WG: WORKGROUP_SIZE },
 });
@@ -106,8 +128,14 @@ export const LM_SHADER = defineShader({
     cv: { type: arrayOf(LmNormalRecord), access: 'read' },
     info: { type: LmInfoRecord, access: 'read' },
     partials: { type: 'array<f32>', access: 'read_write' },
+    segs: { type: arrayOf(LmSegRecord), access: 'read' },
+    // The surface (index into segs) of each workgroup.
+    groupSeg: { type: 'array<u32>', access: 'read' },
   },
-  entries: { lm_normal: ['diffs', 'quotes', 'recs', 'cv', 'info', 'partials'] },
+  entries: {
+    lm_normal: ['diffs', 'quotes', 'recs', 'cv', 'info', 'partials'],
+    lm_normal_many: ['diffs', 'quotes', 'recs', 'cv', 'info', 'partials', 'segs', 'groupSeg'],
+  },
   overrides: { WG: WORKGROUP_SIZE, QPT: LM_QUOTES_PER_THREAD },
   // Sizes of per-thread arrays: WGSL needs them at compile time (an override cannot size them).
   consts: {

@@ -37,7 +37,7 @@ import { cosPlan, cosTermCount, type CosOptions, type CosPlan } from './plan.js'
 
 export { MAX_DIRECTIONS };
 /** Quotes reduced per workgroup (lm_normal.wgsl WG x QPT). */
-const QUOTES_PER_GROUP = WG * LM_QUOTES_PER_THREAD;
+export const QUOTES_PER_GROUP = WG * LM_QUOTES_PER_THREAD;
 /**
  * A re-frozen window is the sets' union widened by this fraction of its width on each side, and
  * one wider than MAX_SLACK times the union is re-frozen: a wider window costs terms. Measured on
@@ -47,6 +47,52 @@ const QUOTES_PER_GROUP = WG * LM_QUOTES_PER_THREAD;
  */
 const MARGIN = 0.01;
 const MAX_SLACK = 1.05;
+
+/** What one surface's stencil puts into a dispatch (CosGpuNormal.prepare). */
+export interface PreparedStencil {
+  n: number;
+  D: number;
+  E: number;
+  M: number;
+  nPlans: number;
+  stride: number;
+  planRecs: Array<ReturnType<typeof cosPlanValues>>;
+  cv: Array<{ shift: number; sd: number; expm1Shift: number }>;
+  invStep: ArrayLike<number>;
+}
+
+/** Floats per workgroup partial: f, non-finite base, non-finite perturbed, J^T r (D), upper J^T J. */
+export function normalSumCount(D: number): number {
+  return 3 + D + (D * (D + 1)) / 2;
+}
+
+/** lm_normal.wgsl's override constants. */
+export function lmConstants(n: number, D: number, scheme: StencilBatch['scheme']) {
+  return { NSETS: n, NDIR: D, CENTRAL: scheme === 'central' ? 1 : 0 };
+}
+
+/**
+ * f, g, A from `groups` workgroups' partials starting at workgroup `first`, `stride` floats per
+ * workgroup (default K) (f64 accumulation of f32 partials).
+ */
+export function finishNormalSums(part: Float32Array, first: number, groups: number, D: number, stride = normalSumCount(D)): Omit<NormalSums, 'backend'> {
+  const K = normalSumCount(D);
+  const sum = new Float64Array(K);
+  for (let w = first; w < first + groups; w++) for (let k = 0; k < K; k++) sum[k] += part[w * stride + k];
+  if (sum[1] > 0 || !Number.isFinite(sum[0])) return { f: Infinity, g: null, A: null };
+  const f = sum[0];
+  if (D === 0 || sum[2] > 0) return { f, g: null, A: null };
+  const g = sum.slice(3, 3 + D);
+  const A = new Float64Array(D * D);
+  let t = 3 + D;
+  for (let a = 0; a < D; a++) {
+    for (let b = a; b < D; b++) {
+      A[a * D + b] = A[b * D + a] = sum[t++];
+    }
+  }
+  if (!g.every(Number.isFinite) || !A.every(Number.isFinite)) return { f, g: null, A: null };
+  return { f, g, A };
+}
 
 export class CosGpuNormal {
   private readonly plans: GrowableBuffer;
@@ -99,13 +145,60 @@ export class CosGpuNormal {
   }
 
   async evaluate(batch: StencilBatch): Promise<Omit<NormalSums, 'backend'>> {
-    const { model, quotes, groups, ctx } = this;
+    const prep = await this.prepare(batch);
+    if ('done' in prep) return prep.done;
+    const { ctx } = this;
+    const { n, D, nPlans, stride, M } = prep;
+    const planData = CosPlanRecord.pack(prep.planRecs);
+    const cvData = LmNormalRecord.pack(prep.cv);
+    const nGroups = Math.ceil(M / QUOTES_PER_GROUP);
+    const K = normalSumCount(D);
+    const info = LmInfoRecord.packOne({ quotes: M, expiries: prep.E, groups: nGroups, invStep: prep.invStep });
+    const dims = CosDimsRecord.packOne({ plans: nPlans, stride, records: n * M, quotes: M });
+
+    const planBuf = this.plans.write(planData);
+    const cvBuf = this.cv.write(cvData);
+    const infoBuf = this.info.write(info);
+    const dimBuf = this.dims.write(dims);
+    const coefBuf = this.coef.ensure(nPlans * stride * 16);
+    const diffBuf = this.diffs.ensure(n * M * 4);
+    const grid = workgroupGrid(ctx, nGroups, 1);
+    const partBuf = this.partials.ensure(grid[0] * grid[1] * K * 4);
+    this.traffic.uploaded += planData.byteLength + cvData.byteLength + info.byteLength + dims.byteLength;
+
+    const constants = { MODEL: cosKernelId(this.model)! };
+    const [coefKernel, sumKernel, lmKernel] = await Promise.all([
+      getKernel(ctx, COS_SHADER, 'cos_coef', constants),
+      getKernel(ctx, COS_SHADER, 'cos_sum_resident', constants),
+      getKernel(ctx, LM_SHADER, 'lm_normal', lmConstants(n, D, batch.scheme)),
+    ]);
+    const recBuf = this.recs.buffer!;
+    dispatchKernel(ctx, coefKernel, { plans: planBuf, coef: coefBuf, dims: dimBuf }, workgroupGrid(ctx, nPlans * stride, WG));
+    dispatchKernel(ctx, sumKernel, { recs: recBuf, coefIn: coefBuf, dims: dimBuf, out: diffBuf, plans: planBuf }, workgroupGrid(ctx, n * M, WG));
+    dispatchKernel(ctx, lmKernel, { diffs: diffBuf, quotes: this.quoteBuf.buffer!, recs: recBuf, cv: cvBuf, info: infoBuf, partials: partBuf }, grid);
+    const part = new Float32Array(await readBuffer(ctx, partBuf, nGroups * K * 4));
+    this.traffic.readBack += nGroups * K * 4;
+    return finishNormalSums(part, 0, nGroups, D);
+  }
+
+  /** The resident buffers (quote data, cos.wgsl records) and sizes, for a multi-surface dispatch (gpuNormalMany.ts). */
+  resident(): { quotes: GPUBuffer; recs: GPUBuffer; M: number; E: number; model: Model } {
+    return { quotes: this.quoteBuf.buffer!, recs: this.recs.buffer!, M: this.quotes.T.length, E: this.groups.T.length, model: this.model };
+  }
+
+  /**
+   * The f64 set-up of a stencil: cumulants, held windows (re-frozen and records re-uploaded where
+   * a set leaves them), a plan per (set, expiry), the base set's control variate per expiry and
+   * the inverse steps. `done` when no dispatch is needed (a set the engine rejects).
+   */
+  async prepare(batch: StencilBatch): Promise<PreparedStencil | { done: Omit<NormalSums, 'backend'> }> {
+    const { model, groups } = this;
     const D = stencilDirections(batch);
     if (D > MAX_DIRECTIONS) throw new RangeError(`the GPU reduction takes at most ${MAX_DIRECTIONS} directions, got ${D}`);
     const n = batch.n;
     const P = model.params.length;
     const E = groups.T.length;
-    const M = quotes.T.length;
+    const M = this.quotes.T.length;
     const set = (s: number) => batch.params.subarray(s * P, (s + 1) * P);
 
     // Cumulants and natural windows (f64). A set the engine rejects: at the base, f = +Infinity;
@@ -116,9 +209,9 @@ export class CosGpuNormal {
         try {
           natural.push(cosPlan(model, set(s), groups.T[e], this.options));
         } catch {
-          if (s === 0) return { f: Infinity, g: null, A: null };
+          if (s === 0) return { done: { f: Infinity, g: null, A: null } };
           const base = await this.evaluate({ params: set(0), n: 1, step: new Float64Array(0), scheme: batch.scheme });
-          return { f: base.f, g: null, A: null };
+          return { done: { f: base.f, g: null, A: null } };
         }
       }
     }
@@ -146,13 +239,11 @@ export class CosGpuNormal {
     // perturbed set's model-minus-normal difference is barely larger for it).
     const nPlans = n * E;
     const planRecs: Array<ReturnType<typeof cosPlanValues>> = new Array(nPlans);
-    const cvData = LmNormalRecord.pack(
-      Array.from({ length: E }, (_, e) => {
-        const { c1, c2 } = natural[e];
-        const sh = c1 + 0.5 * c2;
-        return { shift: sh, sd: Math.sqrt(c2), expm1Shift: Math.expm1(sh) };
-      }),
-    );
+    const cv = Array.from({ length: E }, (_, e) => {
+      const { c1, c2 } = natural[e];
+      const sh = c1 + 0.5 * c2;
+      return { shift: sh, sd: Math.sqrt(c2), expm1Shift: Math.expm1(sh) };
+    });
     let stride = 1;
     for (let s = 0; s < n; s++) {
       for (let e = 0; e < E; e++) {
@@ -163,51 +254,7 @@ export class CosGpuNormal {
         stride = Math.max(stride, terms);
       }
     }
-    const planData = CosPlanRecord.pack(planRecs);
-    const nGroups = Math.ceil(M / QUOTES_PER_GROUP);
-    const K = 3 + D + (D * (D + 1)) / 2;
-    const info = LmInfoRecord.packOne({ quotes: M, expiries: E, groups: nGroups, invStep: inverseSteps(batch) });
-    const dims = CosDimsRecord.packOne({ plans: nPlans, stride, records: n * M, quotes: M });
-
-    const planBuf = this.plans.write(planData);
-    const cvBuf = this.cv.write(cvData);
-    const infoBuf = this.info.write(info);
-    const dimBuf = this.dims.write(dims);
-    const coefBuf = this.coef.ensure(nPlans * stride * 16);
-    const diffBuf = this.diffs.ensure(n * M * 4);
-    const grid = workgroupGrid(ctx, nGroups, 1);
-    const partBuf = this.partials.ensure(grid[0] * grid[1] * K * 4);
-    this.traffic.uploaded += planData.byteLength + cvData.byteLength + info.byteLength + dims.byteLength;
-
-    const constants = { MODEL: cosKernelId(model)! };
-    const [coefKernel, sumKernel, lmKernel] = await Promise.all([
-      getKernel(ctx, COS_SHADER, 'cos_coef', constants),
-      getKernel(ctx, COS_SHADER, 'cos_sum_resident', constants),
-      getKernel(ctx, LM_SHADER, 'lm_normal', { NSETS: n, NDIR: D, CENTRAL: batch.scheme === 'central' ? 1 : 0 }),
-    ]);
-    const recBuf = this.recs.buffer!;
-    dispatchKernel(ctx, coefKernel, { plans: planBuf, coef: coefBuf, dims: dimBuf }, workgroupGrid(ctx, nPlans * stride, WG));
-    dispatchKernel(ctx, sumKernel, { recs: recBuf, coefIn: coefBuf, dims: dimBuf, out: diffBuf, plans: planBuf }, workgroupGrid(ctx, n * M, WG));
-    dispatchKernel(ctx, lmKernel, { diffs: diffBuf, quotes: this.quoteBuf.buffer!, recs: recBuf, cv: cvBuf, info: infoBuf, partials: partBuf }, grid);
-    const part = new Float32Array(await readBuffer(ctx, partBuf, nGroups * K * 4));
-    this.traffic.readBack += nGroups * K * 4;
-
-    // f64 accumulation of the workgroups' f32 partials.
-    const sum = new Float64Array(K);
-    for (let w = 0; w < nGroups; w++) for (let k = 0; k < K; k++) sum[k] += part[w * K + k];
-    if (sum[1] > 0 || !Number.isFinite(sum[0])) return { f: Infinity, g: null, A: null };
-    const f = sum[0];
-    if (D === 0 || sum[2] > 0) return { f, g: null, A: null };
-    const g = sum.slice(3, 3 + D);
-    const A = new Float64Array(D * D);
-    let t = 3 + D;
-    for (let a = 0; a < D; a++) {
-      for (let b = a; b < D; b++) {
-        A[a * D + b] = A[b * D + a] = sum[t++];
-      }
-    }
-    if (!g.every(Number.isFinite) || !A.every(Number.isFinite)) return { f, g: null, A: null };
-    return { f, g, A };
+    return { n, D, E, M, nPlans, stride, planRecs, cv, invStep: inverseSteps(batch) };
   }
 
   /** Records of cos.wgsl (CosQuote) for the held windows, one per quote, indexed by expiry. */
