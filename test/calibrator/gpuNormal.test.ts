@@ -10,7 +10,7 @@ import { normalEquations as normalFromJ } from '../../src/optim/linalg.js';
 import { levenbergMarquardt } from '../../src/optim/lm.js';
 import { sumSquares, type LeastSquaresProblem, type NormalEquationsResult } from '../../src/optim/problem.js';
 import { Objective } from '../../src/calibrator/objective.js';
-import { prepareQuotes, type CalibrationQuote } from '../../src/calibrator/quotes.js';
+import { prepareQuotes, type CalibrationQuote, type PreparedQuotes } from '../../src/calibrator/quotes.js';
 import { stencil, type Stencil } from '../../src/optim/stencil.js';
 import { resolveBounds, toUnconstrained } from '../../src/calibrator/transforms.js';
 import { cosPricesBatch } from '../../src/engines/cos/cpu.js';
@@ -68,17 +68,32 @@ function market(model: Model, truth: number[], r: () => number): CalibrationQuot
 }
 
 /** Worst errors of (f, g, A) against a reference, each in its natural scale (see the GPU test). */
-function compare(got: NormalEquationsResult, ref: NormalEquationsResult, p: number) {
-  const A = ref.A!;
+function compare(got: NormalEquationsResult, ref: NormalEquationsResult, p: number, noise = 0) {
+  // A column's scale is its own |J_j|^2, or the noise floor of a differenced column where that is
+  // larger: a parameter the quotes barely see has a column made of the f32 noise alone.
+  const A = Array.from({ length: p * p }, (_, i) => (i % (p + 1) === 0 ? Math.max(ref.A![i], noise) : ref.A![i]));
   let g = 0;
   let a = 0;
   let diag = 0;
   for (let j = 0; j < p; j++) {
     g = Math.max(g, Math.abs(got.g![j] - ref.g![j]) / Math.sqrt(A[j * p + j] * ref.f));
-    diag = Math.max(diag, Math.abs(got.A![j * p + j] - A[j * p + j]) / A[j * p + j]);
-    for (let k = 0; k < p; k++) a = Math.max(a, Math.abs(got.A![j * p + k] - A[j * p + k]) / Math.sqrt(A[j * p + j] * A[k * p + k]));
+    diag = Math.max(diag, Math.abs(got.A![j * p + j] - ref.A![j * p + j]) / A[j * p + j]);
+    for (let k = 0; k < p; k++) a = Math.max(a, Math.abs(got.A![j * p + k] - ref.A![j * p + k]) / Math.sqrt(A[j * p + j] * A[k * p + k]));
   }
   return { f: Math.abs(got.f - ref.f) / ref.f, g, a, diag };
+}
+
+/**
+ * |J_j|^2 of a column of pure f32 noise: each price carries ~3e-7 of D F (the f32 COS sums),
+ * differenced over `step` (2h central, h forward) and, for IV residuals, divided by vega.
+ */
+function columnNoise(prep: PreparedQuotes, kind: 'iv' | 'price', step: number): number {
+  let n = 0;
+  for (let i = 0; i < prep.m; i++) {
+    const e = (prep.sqrtW[i] * 3e-7 * prep.set.discount[i] * prep.set.forward[i]) / (step * (kind === 'iv' ? prep.vega[i] : 1));
+    n += e * e;
+  }
+  return n;
 }
 
 describe('normal sums twin (f64) against the full path', () => {
@@ -214,7 +229,7 @@ describe.skipIf(!hasGpu)('GPU-resident normal equations (WebGPU f32) against the
             const got = (await onGpu.normalEquations!(st))!;
             expect(onGpu.lastBackend).toBe('webgpu');
             const ref = (await twin.normalEquations!(st))!;
-            const e = compare(got, ref, model.params.length);
+            const e = compare(got, ref, model.params.length, columnNoise(prep, kind, scheme === 'central' ? 6e-3 : 1e-2));
             for (const k of ['f', 'g', 'a', 'diag'] as const) worst[kind][k] = Math.max(worst[kind][k], e[k]);
           }
         } finally {
@@ -242,8 +257,11 @@ describe.skipIf(!hasGpu)('GPU-resident normal equations (WebGPU f32) against the
       expect(worst.price.g).toBeLessThan(3e-3);
       expect(worst.price.a).toBeLessThan(3e-3);
       expect(worst.iv.f).toBeLessThan(1e-2);
-      expect(worst.iv.g).toBeLessThan(5e-2);
-      expect(worst.iv.a).toBeLessThan(5e-2);
+      // Beside a column's noise floor (columnNoise) the f32 noise is a random variable with a
+      // tail: 1 random point in ~25 reached 0.054-0.058 (seed 344173857), hence 0.1; a row left
+      // out of the reduction, or a wrong vega, moves g and A by O(1).
+      expect(worst.iv.g).toBeLessThan(1e-1);
+      expect(worst.iv.a).toBeLessThan(1e-1);
     }, 300_000);
   }
 
