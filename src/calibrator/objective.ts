@@ -88,6 +88,8 @@ export class Objective implements LeastSquaresProblem {
    */
   readonly normalEquations?: (st: Stencil) => Promise<NormalEquationsResult | null>;
   private sums?: NormalSumsEvaluator;
+  /** Model IVs of the last exact-IV residuals (NaN where none): the analytic Jacobian's vegas, without a second inversion. */
+  private lastIv = new Float64Array(0);
 
   constructor(
     readonly model: Model,
@@ -188,9 +190,8 @@ export class Objective implements LeastSquaresProblem {
       let d: number;
       if (this.opts.kind === 'price') d = s;
       else if (this.ivMode === 'exact') {
-        const pm = out.prices[i];
-        const iv = blackImpliedVol(pm, set.forward[i], set.strike[i], set.T[i], set.isCall[i] === 1, set.discount[i]);
-        const vega = iv === null ? 0 : blackVega(set.forward[i], set.strike[i], set.T[i], iv, set.discount[i]);
+        const iv = this.lastIv[i];
+        const vega = Number.isNaN(iv) ? 0 : blackVega(set.forward[i], set.strike[i], set.T[i], iv, set.discount[i]);
         d = s / (vega > 0 ? vega : prep.vega[i]);
       } else d = s / prep.vega[i];
       for (let j = 0; j < p; j++) {
@@ -282,6 +283,8 @@ export class Objective implements LeastSquaresProblem {
   residualsFromPrices(z: ArrayLike<number>, prices: Float64Array, offset: number): Float64Array {
     const { prep, m } = this;
     const r = new Float64Array(this.size);
+    const exactIv = this.opts.kind === 'iv' && this.ivMode === 'exact';
+    if (exactIv && this.lastIv.length !== m) this.lastIv = new Float64Array(m);
     for (let i = 0; i < m; i++) {
       const pm = prices[offset + i];
       if (!Number.isFinite(pm)) return r.fill(NaN);
@@ -290,6 +293,7 @@ export class Objective implements LeastSquaresProblem {
         r[i] = s * (pm - prep.marketPrice[i]);
       } else if (this.ivMode === 'exact') {
         const iv = blackImpliedVol(pm, prep.set.forward[i], prep.set.strike[i], prep.set.T[i], prep.set.isCall[i] === 1, prep.set.discount[i]);
+        this.lastIv[i] = iv ?? NaN;
         r[i] = s * (iv === null ? (pm - prep.marketPrice[i]) / prep.vega[i] : iv - prep.marketIv[i]);
       } else {
         r[i] = (s * (pm - prep.marketPrice[i])) / prep.vega[i];
