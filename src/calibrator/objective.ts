@@ -90,6 +90,11 @@ export class Objective implements LeastSquaresProblem {
   private sums?: NormalSumsEvaluator;
   /** Model IVs of the last exact-IV residuals (NaN where none): the analytic Jacobian's vegas, without a second inversion. */
   private lastIv = new Float64Array(0);
+  /**
+   * The point and prices of the last analytic-Jacobian evaluation: LM ends at a point it priced
+   * there, and the report's exact evaluation of that point (prices) reuses them.
+   */
+  private lastPriced?: { z: Float64Array; prices: Float64Array };
 
   constructor(
     readonly model: Model,
@@ -180,6 +185,7 @@ export class Objective implements LeastSquaresProblem {
       this.opts.heartbeat?.();
     }
     this.lastBackend = out.backend;
+    this.lastPriced = { z: Float64Array.from(z), prices: out.prices };
     const r = this.residualsFromPrices(z, out.prices, 0);
     if (!Number.isFinite(sumSquares(r))) return { r, J: null };
     const dpdz = modelDerivative(z, this.bounds);
@@ -243,6 +249,8 @@ export class Objective implements LeastSquaresProblem {
 
   /** Prices all n parameter sets (rows of Z) in one batch. */
   async prices(Z: Float64Array, n: number): Promise<Float64Array> {
+    const last = this.lastPriced;
+    if (n === 1 && last && last.z.every((v, j) => v === Z[j])) return Float64Array.from(last.prices);
     const P = new Float64Array(n * this.p);
     for (let k = 0; k < n; k++) toModel(Z.subarray(k * this.p, (k + 1) * this.p), this.bounds, P.subarray(k * this.p, (k + 1) * this.p));
     this.evaluations += n;
