@@ -92,7 +92,7 @@ export class Objective implements LeastSquaresProblem {
   private lastIv = new Float64Array(0);
   /**
    * The point and prices of the last analytic-Jacobian evaluation: LM ends at a point it priced
-   * there, and the report's exact evaluation of that point (prices) reuses them.
+   * there, and the report's exact evaluation of that point reuses them (pricedAt).
    */
   private lastPriced?: { z: Float64Array; prices: Float64Array };
 
@@ -247,10 +247,18 @@ export class Objective implements LeastSquaresProblem {
     return toModel(z, this.bounds);
   }
 
+  /**
+   * The prices of the last analytic-Jacobian evaluation when it was at z (LM's final point), else
+   * undefined. Their price channel sums in another order than `prices` (ulp-level differences),
+   * so only a caller content with either asks (the report); `prices` always prices.
+   */
+  pricedAt(z: Float64Array): Float64Array | undefined {
+    const last = this.lastPriced;
+    return last && last.z.length === z.length && last.z.every((v, j) => v === z[j]) ? Float64Array.from(last.prices) : undefined;
+  }
+
   /** Prices all n parameter sets (rows of Z) in one batch. */
   async prices(Z: Float64Array, n: number): Promise<Float64Array> {
-    const last = this.lastPriced;
-    if (n === 1 && last && last.z.every((v, j) => v === Z[j])) return Float64Array.from(last.prices);
     const P = new Float64Array(n * this.p);
     for (let k = 0; k < n; k++) toModel(Z.subarray(k * this.p, (k + 1) * this.p), this.bounds, P.subarray(k * this.p, (k + 1) * this.p));
     this.evaluations += n;
