@@ -19,7 +19,7 @@
  *     wall time, peak memory (/usr/bin/time), DuckDB size, change points and stale days found.
  *
  * `npm run bench backtest -- --quick`: (a) and (b) without the QuantLib re-run, no (c); `-- --heston` (a) only,
- * `-- --bates` (b) only.
+ * `-- --bates` (b) only; `-- --prior-only`: of (b), the default prior chain alone.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -152,7 +152,11 @@ export async function run(): Promise<void> {
   // `--heston` / `--bates`: one part only (the other rows stay as last recorded).
   const only = process.argv.includes('--heston') ? 'heston' : process.argv.includes('--bates') ? 'bates' : undefined;
   const rows: BenchRow[] = only === 'bates' ? [] : [await hestonWarm(ql)];
-  if (only !== 'heston') rows.push((await batesChain('previous')).row, (await batesChain('previous', 0.05)).row, (await batesChain('off')).row);
+  if (only !== 'heston') {
+    rows.push((await batesChain('previous')).row);
+    // `--prior-only`: the default prior chain alone (the other two take most of (b)'s time).
+    if (!process.argv.includes('--prior-only')) rows.push((await batesChain('previous', 0.05)).row, (await batesChain('off')).row);
+  }
   if (!quick && !only) {
     if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('bench backtest (c) runs the shipped CLI: npm run build first');
     rows.push(wholeJob());

@@ -29,7 +29,7 @@ export async function calibrate(quotes: readonly CalibrationQuote[], opts: Calib
   const ctx = await prepareFit(quotes, opts);
   try {
     const search = await searchFit(ctx);
-    const polished = await polishFit(ctx, search.fit);
+    const polished = await polishFit(ctx, search.fit, search.exact);
     return await fitReport(ctx, search, polished);
   } finally {
     ctx.dispose();

@@ -88,6 +88,13 @@ export class Objective implements LeastSquaresProblem {
    */
   readonly normalEquations?: (st: Stencil) => Promise<NormalEquationsResult | null>;
   private sums?: NormalSumsEvaluator;
+  /** Model IVs of the last exact-IV residuals (NaN where none): the analytic Jacobian's vegas, without a second inversion. */
+  private lastIv = new Float64Array(0);
+  /**
+   * The point and prices of the last analytic-Jacobian evaluation: LM ends at a point it priced
+   * there, and the report's exact evaluation of that point reuses them (pricedAt).
+   */
+  private lastPriced?: { z: Float64Array; prices: Float64Array };
 
   constructor(
     readonly model: Model,
@@ -178,6 +185,7 @@ export class Objective implements LeastSquaresProblem {
       this.opts.heartbeat?.();
     }
     this.lastBackend = out.backend;
+    this.lastPriced = { z: Float64Array.from(z), prices: out.prices };
     const r = this.residualsFromPrices(z, out.prices, 0);
     if (!Number.isFinite(sumSquares(r))) return { r, J: null };
     const dpdz = modelDerivative(z, this.bounds);
@@ -188,9 +196,8 @@ export class Objective implements LeastSquaresProblem {
       let d: number;
       if (this.opts.kind === 'price') d = s;
       else if (this.ivMode === 'exact') {
-        const pm = out.prices[i];
-        const iv = blackImpliedVol(pm, set.forward[i], set.strike[i], set.T[i], set.isCall[i] === 1, set.discount[i]);
-        const vega = iv === null ? 0 : blackVega(set.forward[i], set.strike[i], set.T[i], iv, set.discount[i]);
+        const iv = this.lastIv[i];
+        const vega = Number.isNaN(iv) ? 0 : blackVega(set.forward[i], set.strike[i], set.T[i], iv, set.discount[i]);
         d = s / (vega > 0 ? vega : prep.vega[i]);
       } else d = s / prep.vega[i];
       for (let j = 0; j < p; j++) {
@@ -240,6 +247,16 @@ export class Objective implements LeastSquaresProblem {
     return toModel(z, this.bounds);
   }
 
+  /**
+   * The prices of the last analytic-Jacobian evaluation when it was at z (LM's final point), else
+   * undefined. Their price channel sums in another order than `prices` (ulp-level differences),
+   * so only a caller content with either asks (the report); `prices` always prices.
+   */
+  pricedAt(z: Float64Array): Float64Array | undefined {
+    const last = this.lastPriced;
+    return last && last.z.length === z.length && last.z.every((v, j) => v === z[j]) ? Float64Array.from(last.prices) : undefined;
+  }
+
   /** Prices all n parameter sets (rows of Z) in one batch. */
   async prices(Z: Float64Array, n: number): Promise<Float64Array> {
     const P = new Float64Array(n * this.p);
@@ -282,6 +299,8 @@ export class Objective implements LeastSquaresProblem {
   residualsFromPrices(z: ArrayLike<number>, prices: Float64Array, offset: number): Float64Array {
     const { prep, m } = this;
     const r = new Float64Array(this.size);
+    const exactIv = this.opts.kind === 'iv' && this.ivMode === 'exact';
+    if (exactIv && this.lastIv.length !== m) this.lastIv = new Float64Array(m);
     for (let i = 0; i < m; i++) {
       const pm = prices[offset + i];
       if (!Number.isFinite(pm)) return r.fill(NaN);
@@ -290,6 +309,7 @@ export class Objective implements LeastSquaresProblem {
         r[i] = s * (pm - prep.marketPrice[i]);
       } else if (this.ivMode === 'exact') {
         const iv = blackImpliedVol(pm, prep.set.forward[i], prep.set.strike[i], prep.set.T[i], prep.set.isCall[i] === 1, prep.set.discount[i]);
+        this.lastIv[i] = iv ?? NaN;
         r[i] = s * (iv === null ? (pm - prep.marketPrice[i]) / prep.vega[i] : iv - prep.marketIv[i]);
       } else {
         r[i] = (s * (pm - prep.marketPrice[i])) / prep.vega[i];

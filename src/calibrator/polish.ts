@@ -18,7 +18,8 @@ export interface PolishOutcome {
   iterations: number;
 }
 
-export async function polishFit(ctx: FitContext, first: LmResult): Promise<PolishOutcome> {
+/** `exact`: the search ran on exact IV residuals already (a warm start, search.ts); only the check that it priced. */
+export async function polishFit(ctx: FitContext, first: LmResult, exact = false): Promise<PolishOutcome> {
   const { objective, firstOrder } = ctx;
   if (!Number.isFinite(first.f)) {
     throw new CalibrationInputError(
@@ -26,7 +27,7 @@ export async function polishFit(ctx: FitContext, first: LmResult): Promise<Polis
     );
   }
   const exactAlready = !ctx.priorInfo && first.f <= ctx.prep.m * 1e-14;
-  if (ctx.kind !== 'iv' || !(ctx.opts.polish ?? true) || exactAlready) return { fit: first, capped: false, iterations: POLISH_ITERATIONS };
+  if (exact || ctx.kind !== 'iv' || !(ctx.opts.polish ?? true) || exactAlready) return { fit: first, capped: false, iterations: POLISH_ITERATIONS };
   objective.ivMode = 'exact';
   const pol = await ctx.runLm(objective, first.z, 'polish', { maxIterations: POLISH_ITERATIONS });
   if (!Number.isFinite(pol.f)) return { fit: first, capped: false, iterations: POLISH_ITERATIONS };

@@ -47,6 +47,11 @@ export interface FitContext {
   sub: Objective | undefined;
   /** Where the search's LM runs: the subsample's objective, else firstOrder. */
   searchObjective: Objective;
+  /**
+   * A warm start whose polish would price exactly anyway (IV objective, CPU, COS): the search's
+   * LM runs on exact IV residuals from the start and is the polish (no first-order stage).
+   */
+  warmExact: boolean;
   /** The probe's and DE's objective: rank-grade pricing on the CPU (built when first asked). */
   rankingObjective(): Promise<Objective>;
   /** The ranking objective's |r|^2 of each point of a batch (n x P rows). */
@@ -245,8 +250,13 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
     // exactly. Without a polish (price objective, polish: false) LM prices exactly too, and so do
     // models without a characteristic function (Monte Carlo: nothing to cap).
     const polishFollows = kind === 'iv' && (opts.polish ?? true);
+    const warm = start.kind === 'fit' || start.kind === 'prior';
+    // A warm start is near its fit: the first-order stage (3-4 LM iterations on BTC days) would
+    // only move it to where the exact-IV polish starts moving it back; exact LM from the start
+    // takes about as many iterations as the polish alone.
+    const warmExact = warm && polishFollows && !onGpu && engineFor(model) === 'cos' && (opts.route ?? 'auto') !== 'global';
     let firstOrder = objective;
-    if (polishFollows && !onGpu && engineFor(model) === 'cos') {
+    if (polishFollows && !onGpu && engineFor(model) === 'cos' && !warmExact) {
       const firstOrderPricer = await createPricer(model, prep.set, backend, { heartbeat, search: true });
       pricers.push(firstOrderPricer);
       firstOrder = progress.track(new Objective(model, prep, firstOrderPricer, bounds, objectiveOptions));
@@ -260,7 +270,6 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
     const cube = searchCube(bounds, start.p);
     // Large quote sets: the search runs on a stratified subsample and LM finishes on all quotes.
     // Not for warm starts (already near: LM on all quotes directly) or an explicit opt-out.
-    const warm = start.kind === 'fit' || start.kind === 'prior';
     const subThreshold = opts.subsample === false ? Infinity : (opts.subsample ?? SUBSAMPLE_ABOVE);
     let sub: Objective | undefined;
     if (!warm && prep.m > subThreshold) {
@@ -292,7 +301,7 @@ export async function prepareFit(quotes: readonly CalibrationQuote[], opts: Cali
     const deFloor = searchObjective.m * (kind === 'iv' ? 1e-10 : (1e-8 * meanPrice) ** 2);
     const ctx: FitContext = {
       opts, model, P, kind, log, bounds, priorInfo, start, z0: toUnconstrained(start.p, bounds), prep, backend, onGpu,
-      objective, firstOrder, sub, searchObjective, rankingObjective, meanPrice, cube, guesses,
+      objective, firstOrder, sub, searchObjective, warmExact, rankingObjective, meanPrice, cube, guesses,
       probe: async (points) => (await (await rankingObjective()).residuals(points, points.length / P)).r.map(sumSquares),
       history: [],
       iterations: 0,

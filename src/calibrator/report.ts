@@ -24,7 +24,8 @@ export async function fitReport(ctx: FitContext, search: SearchOutcome, polished
   objective.ivMode = 'exact';
   const zFit = fit.z;
   const pFit = toModel(zFit, bounds);
-  const prices = await objective.prices(zFit, 1);
+  // LM's last evaluation priced the fit already (analytic Jacobian): no second pricing.
+  const prices = objective.pricedAt(zFit) ?? (await objective.prices(zFit, 1));
   const finalR = objective.residualsFromPrices(zFit, prices, 0);
   const f = sumSquares(finalR);
   const modelIv = modelImpliedVols(prep, prices);

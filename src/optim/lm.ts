@@ -23,7 +23,9 @@
  *
  * Convergence (first met wins; all relative, so they do not depend on units):
  * - 'gtol': max_j |g_j| / sqrt(A_jj f) <= gtol (cosine between residual and every Jacobian column);
- * - 'ftol': an accepted step reduced f by < ftol f and predicted < ftol f;
+ * - 'ftol': an accepted step reduced f by < ftol f and predicted < ftol f; or, with `ptol`, the
+ *   undamped Gauss-Newton step from the current point predicts a decrease below ptol f (checked
+ *   before each step, the start included: the step that would only confirm ftol is not taken);
  * - 'xtol': an accepted step with |dz| <= xtol (|z| + xtol);
  * - 'fabs': f <= fabs (an exact fit);
  * - 'stalled': lambda exceeded 1e16 without a decrease. Steps are then ~1e-16 of a gradient step,
@@ -41,6 +43,8 @@ export interface LmOptions {
   maxIterations?: number; // default 200
   maxEvaluations?: number; // default 20,000 parameter sets
   ftol?: number; // default 1e-12
+  /** Stop before a step whose Gauss-Newton model predicts a decrease below ptol f (default 0: off). */
+  ptol?: number;
   xtol?: number; // default 1e-10
   gtol?: number; // default 1e-10
   fabs?: number; // default 0 (absolute: the calibrator scales it by the quote count)
@@ -76,6 +80,7 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
   const maxIt = opts.maxIterations ?? 200;
   const maxEv = opts.maxEvaluations ?? 20_000;
   const ftol = opts.ftol ?? 1e-12;
+  const ptol = opts.ptol ?? 0;
   const xtol = opts.xtol ?? 1e-10;
   const gtol = opts.gtol ?? 1e-10;
   const fabs = opts.fabs ?? 0;
@@ -189,6 +194,7 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
     await yieldToEventLoop();
     if (f <= fabs) return done('fabs', true, it - 1);
     if (gradientCosine() <= gtol) return done('gtol', true, it - 1);
+    if (ptol > 0 && gaussNewtonDecrease(A, g, p) <= ptol * f) return done('ftol', true, it - 1);
     // Inner loop: raise the damping until a step decreases f.
     for (;;) {
       if (evaluations >= maxEv) return done('max-evaluations', false, it - 1);
@@ -236,4 +242,18 @@ export async function levenbergMarquardt(problem: LeastSquaresProblem, z0: Float
     }
   }
   return done('max-iterations', false, maxIt);
+}
+
+/**
+ * g^T A^-1 g: the decrease of |r + J dz|^2 that the undamped Gauss-Newton step dz = -A^-1 g
+ * predicts (A = J^T J, g = J^T r); Infinity when A is singular (a direction the data do not
+ * hold: no prediction, so no stop on it).
+ */
+function gaussNewtonDecrease(A: Float64Array, g: Float64Array, p: number): number {
+  const L = cholesky(A, p);
+  if (!L) return Infinity;
+  const x = choleskySolve(L, g, p);
+  let d = 0;
+  for (let j = 0; j < p; j++) d += g[j] * x[j];
+  return d;
 }

@@ -35,6 +35,24 @@ describe('Levenberg-Marquardt', () => {
     }
   });
 
+  it('ptol stops before the step that would only confirm ftol, with f within a few ptol of the minimum (noisy data)', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const truth = [uniform(r, 1, 5), uniform(r, 0.2, 2), uniform(r, -1, 1)];
+      const t = Array.from({ length: 40 }, (_, i) => i * 0.15);
+      // Non-zero residuals at the optimum (as a market fit): noise of 5 % of the signal's scale.
+      const y = t.map((ti) => truth[0] * Math.exp(-truth[1] * ti) + truth[2] + 0.05 * truth[0] * uniform(r, -1, 1));
+      const f = (z: Float64Array) => t.map((ti, i) => z[0] * Math.exp(-z[1] * ti) + z[2] - y[i]);
+      // Start near the optimum, as a warm start is.
+      const best = await levenbergMarquardt(problem(3, 40, f), Float64Array.from([1, 1, 0]), { ftol: 1e-15 });
+      const start = Float64Array.from(best.z, (v) => v * (1 + uniform(r, -0.05, 0.05)));
+      const plain = await levenbergMarquardt(problem(3, 40, f), start, { ftol: 1e-5 });
+      const early = await levenbergMarquardt(problem(3, 40, f), start, { ftol: 1e-5, ptol: 1e-5 });
+      expect(early.converged).toBe(true);
+      expect(early.iterations).toBeLessThan(plain.iterations);
+      expect(early.f - best.f).toBeLessThan(3e-5 * best.f);
+    }
+  });
+
   it('solves Rosenbrock from the classic start (-1.2, 1) to 1e-8', async () => {
     const pr = problem(2, 2, (z) => [10 * (z[1] - z[0] * z[0]), 1 - z[0]]);
     const res = await levenbergMarquardt(pr, Float64Array.from([-1.2, 1]), { fdScheme: 'central', fdStep: 1e-5 });
