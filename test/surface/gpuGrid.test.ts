@@ -15,6 +15,7 @@ import { evaluateGridBatch, type GridResult } from '../../src/surface/qe.js';
 import { prepareSlices, type SliceData } from '../../src/surface/slices.js';
 import { fitSviSlices, sviGridProblem } from '../../src/surface/sviFit.js';
 import { sviW, type SviRaw } from '../../src/surface/svi.js';
+import { SVI_KS, SVI_TRUTHS } from './fixtures.js';
 
 const r = rng();
 
@@ -110,13 +111,8 @@ describe.skipIf(!hasGpu)('SVI grid kernel (WGSL f32) vs the f64 twin', () => {
 });
 
 describe.skipIf(!hasGpu)('SVI recovery with the grid stage on WebGPU', () => {
-  const ks = Array.from({ length: 31 }, (_, i) => -0.6 + i * 0.035);
-  const truths: Array<[SviRaw, number]> = [
-    [{ a: 0.01, b: 0.08, rho: -0.4, m: 0.05, sigma: 0.15 }, 0.5],
-    [{ a: -0.02, b: 0.3, rho: -0.6, m: 0.3, sigma: 0.1 }, 1.5],
-    [{ a: 0.0008, b: 0.01, rho: -0.7, m: -0.03, sigma: 0.02 }, 0.01],
-    [{ a: 0.03, b: 0.2, rho: 0.5, m: -0.3, sigma: 0.05 }, 2],
-  ];
+  const ks = SVI_KS;
+  const truths: Array<[SviRaw, number]> = SVI_TRUTHS.map(([p, T]) => [p, T]);
   truths.sort((x, y) => x[1] - y[1]); // the slices' order
   const quotes = truths.flatMap(([p, T], j) =>
     ks.map((k, i) => ({ row: 100 * j + i + 1, T, forward: 100, strike: 100 * Math.exp(k), isCall: k > 0, iv: Math.sqrt(sviW(p, k) / T), expiry: `e${j}` })),

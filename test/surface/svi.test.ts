@@ -21,6 +21,7 @@ import { accumulateSums, evaluateGridBatch, innerAt, solveInner, type SliceBatch
 import { prepareSlices } from '../../src/surface/slices.js';
 import { buildBatch, buildGrid, fitSviSlices } from '../../src/surface/sviFit.js';
 import { fitSurface } from '../../src/surface/fit.js';
+import { SVI_KS, SVI_TRUTHS } from './fixtures.js';
 
 const r = rng();
 
@@ -186,13 +187,8 @@ function quotesFrom(p: SviRaw, T: number, ks: number[], F = 100) {
 }
 
 describe('SVI fit', () => {
-  const ks = Array.from({ length: 31 }, (_, i) => -0.6 + i * 0.035);
-  const truths: Array<[SviRaw, number]> = [
-    [{ a: 0.01, b: 0.08, rho: -0.4, m: 0.05, sigma: 0.15 }, 0.5],
-    [{ a: -0.02, b: 0.3, rho: -0.6, m: 0.3, sigma: 0.1 }, 1.5],
-    [{ a: 0.0008, b: 0.01, rho: -0.7, m: -0.03, sigma: 0.02 }, 0.01],
-    [{ a: 0.03, b: 0.2, rho: 0.5, m: -0.3, sigma: 0.05 }, 2],
-  ];
+  const ks = SVI_KS;
+  const truths: Array<[SviRaw, number]> = SVI_TRUTHS.map(([p, T]) => [p, T]);
   it('recovers known parameters from exact total variance (1e-8 in total variance, parameters 1e-6)', () => {
     for (const [p, T] of truths) {
       const { slices } = prepareSlices(quotesFrom(p, T, ks));
