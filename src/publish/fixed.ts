@@ -141,11 +141,12 @@ export function volWad(p: SviWad, strike: bigint): bigint {
 
 /**
  * A double in wad, rounded to the nearest integer of x * 1e18 computed in f64 (relative error
- * 1.1e-16, far below the evaluator's tolerance). Throws on a non-finite value.
+ * 1.1e-16, far below the evaluator's tolerance). Throws on a value that is not finite in wad.
  */
 export function toWad(x: number): bigint {
-  if (!Number.isFinite(x)) throw new FixedPointError(`${x} is not a finite number`);
-  return BigInt(Math.round(x * 1e18));
+  const y = Math.round(x * 1e18);
+  if (!Number.isFinite(y)) throw new FixedPointError(`${x} is not a finite number in wad`);
+  return BigInt(y);
 }
 
 /** A wad value as a double (exact to f64 rounding: the integer and fractional parts apart). */

@@ -169,6 +169,8 @@ function sliceMessage(s: PublishSlice, c: Confidence, opts: PublishOptions): Vol
   }
   const wad = (x: number, name: string) => {
     if (!Number.isFinite(x)) throw new PublishError(`${where}: ${name} ${x} is not a finite number`);
+    // x * 1e18 overflows f64 above ~1.8e290: far outside every field's range anyway.
+    if (!Number.isFinite(x * 1e18)) throw new PublishError(`${where}: does not fit the fixed-point range: ${name} ${x}`);
     return toWad(x);
   };
   const u: VolUpdate = {

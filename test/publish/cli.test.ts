@@ -144,6 +144,10 @@ describe('bad input: one line, exit 2, nothing written', () => {
     const p = join(dir, 'huge.json');
     writeFileSync(p, JSON.stringify(f));
     await refused(publish(p, '--out', out), /slices\[0\] \(expiry 2026-01-07T08:00:00.000Z\): does not fit the fixed-point range: forward/, out);
+    // Finite as a double but not times 1e18 (fuzz seed 2020400102: an internal error before).
+    f.slices[0].forward = 1e308;
+    writeFileSync(p, JSON.stringify(f));
+    await refused(publish(p, '--out', out), /slices\[0\] \(expiry 2026-01-07T08:00:00.000Z\): does not fit the fixed-point range: forward/, out);
   });
 
   it('a surface with arbitrage, unless --allow-arbitrage', async () => {
