@@ -13,11 +13,11 @@
  * default 0). A surface with arbitrage inside the simulation grid is a one-line error naming k
  * and T (LocalVolError), never a price.
  */
-import { readQuotesToPrice } from './commands/price.js';
+import { quoteSetToPrice } from './commands/price.js';
 import { selectBackend, stderrLogger } from '../backends/backend.js';
 import { impliedVolatility } from '../engines/black/impliedVol.js';
 import { MC_CLI_DEFAULTS } from '../engines/mc/index.js';
-import { quoteSetOf, type QuoteSet } from '../engines/pricer.js';
+import type { QuoteSet } from '../engines/pricer.js';
 import { LOCAL_VOL_ENGINES, localVolEngine, type LocalVolEngine } from '../engines/registry.js';
 import { LocalVolError } from '../surface/types.js';
 import { readSurfaceFlag } from './commands/localvol.js';
@@ -46,24 +46,6 @@ export interface PriceLocalVolFlags {
   out?: string;
 }
 
-/** Quotes of a canonical CSV to price (price columns optional, as in `volfit price`). */
-function readQuoteFile(path: string, o: PriceLocalVolFlags): QuoteSet {
-  const result = readQuotesToPrice(path, {
-    spot: parseNumberFlag('--spot', o.spot),
-    rate: parseNumberFlag('--rate', o.rate),
-    div: parseNumberFlag('--div', o.div),
-    asOf: o.asOf,
-  });
-  const { quotes, errors } = result;
-  if (errors.length) {
-    const e = errors[0];
-    const what = e.message.replace(/^row \d+: /, '');
-    throw new UserError(`${path}: row ${e.row}, field ${e.field}: ${what}${errors.length > 1 ? ` (and ${errors.length - 1} more bad rows)` : ''}`);
-  }
-  if (!quotes.length) throw new UserError(`${path}: no quotes`);
-  return quoteSetOf(quotes);
-}
-
 export async function priceLocalVol(o: PriceLocalVolFlags): Promise<void> {
   if (o.out !== undefined) checkOutputFile('--out', o.out, [{ flag: '--input', path: o.input }, { flag: '--surface', path: o.surface }]);
   if (o.params !== undefined) throw new UserError('--params is not used with --model localvol: the fitted surface (--surface) is the model');
@@ -84,7 +66,7 @@ export async function priceLocalVol(o: PriceLocalVolFlags): Promise<void> {
   let quotes: QuoteSet;
   if (o.input) {
     if (o.expiry !== undefined || o.strikes !== undefined) throw new UserError('give either --input or --expiry/--strikes, not both');
-    quotes = readQuoteFile(o.input, o);
+    quotes = quoteSetToPrice(o.input, { spot, rate: parseNumberFlag('--rate', o.rate), div: parseNumberFlag('--div', o.div), asOf: o.asOf });
   } else {
     if (spot !== undefined && !(spot > 0)) throw new UserError('--spot must be a positive number');
     const T = parseNumberFlag('--expiry', o.expiry);

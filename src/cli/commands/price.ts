@@ -84,6 +84,18 @@ export function readQuotesToPrice(path: string, opts: ReadOptions): CanonicalRea
   }
 }
 
+/** readQuotesToPrice as the quote set to price; the first bad row or an empty file is a one-line user error. */
+export function quoteSetToPrice(path: string, opts: ReadOptions): QuoteSet {
+  const { quotes, errors } = readQuotesToPrice(path, opts);
+  if (errors.length) {
+    const e = errors[0];
+    const what = e.message.replace(/^row \d+: /, '');
+    throw new UserError(`${path}: row ${e.row}, field ${e.field}: ${what}${errors.length > 1 ? ` (and ${errors.length - 1} more bad rows)` : ''}`);
+  }
+  if (!quotes.length) throw new UserError(`${path}: no quotes`);
+  return quoteSetOf(quotes);
+}
+
 function userError<T>(f: () => T): T {
   try {
     return f();
@@ -144,14 +156,7 @@ export function register(program: Command): void {
       let quotes: QuoteSet;
       if (o.input) {
         if (o.expiry !== undefined || o.strikes !== undefined) throw new UserError('give either --input or --expiry/--strikes, not both');
-        const { quotes: qs, errors } = readQuotesToPrice(o.input, { spot, rate, div, asOf: o.asOf });
-        if (errors.length) {
-          const e = errors[0];
-          const what = e.message.replace(/^row \d+: /, '');
-          throw new UserError(`${o.input}: row ${e.row}, field ${e.field}: ${what}${errors.length > 1 ? ` (and ${errors.length - 1} more bad rows)` : ''}`);
-        }
-        if (!qs.length) throw new UserError(`${o.input}: no quotes`);
-        quotes = quoteSetOf(qs);
+        quotes = quoteSetToPrice(o.input, { spot, rate, div, asOf: o.asOf });
       } else {
         if (spot === undefined || !(spot > 0)) throw new UserError('--spot must be a positive number');
         const T = parseNumberFlag('--expiry', o.expiry);
