@@ -27,9 +27,10 @@ import datetime
 import json
 import math
 import sys
-import time
 
 import QuantLib as ql
+
+from qlcalibrate import calibrate_lm
 
 DC = ql.Actual365Fixed()
 CAL = ql.NullCalendar()
@@ -78,11 +79,7 @@ def fit_day(day, start):
                                  r_help, d_help, ql.BlackCalibrationHelper.ImpliedVolError)
         h.setPricingEngine(engine)
         helpers.append(h)
-    lm = ql.LevenbergMarquardt(1e-8, 1e-8, 1e-8)
-    end = ql.EndCriteria(1000, 100, 1e-8, 1e-8, 1e-8)
-    t0 = time.perf_counter()
-    model.calibrate(helpers, lm, end)
-    seconds = time.perf_counter() - t0
+    seconds = calibrate_lm(model, helpers)
     theta, kappa, sigma, rho, v0 = list(model.params())[:5]
 
     sq = 0.0

@@ -9,9 +9,10 @@ stdout: {"quantlib": version, "cases": [{"name", "ivs", "seconds", "params", "rm
 import json
 import math
 import sys
-import time
 
 import QuantLib as ql
+
+from qlcalibrate import calibrate_lm
 
 
 def build(case):
@@ -63,11 +64,7 @@ def calibrate(case, ivs, today, dc, r_ts, q_ts, s0):
                                  ql.BlackCalibrationHelper.ImpliedVolError)
         h.setPricingEngine(engine)
         helpers.append(h)
-    lm = ql.LevenbergMarquardt(1e-8, 1e-8, 1e-8)
-    end = ql.EndCriteria(1000, 100, 1e-8, 1e-8, 1e-8)
-    t0 = time.perf_counter()
-    model.calibrate(helpers, lm, end)
-    seconds = time.perf_counter() - t0
+    seconds = calibrate_lm(model, helpers)
     names = ["theta", "kappa", "sigma", "rho", "v0"]  # QuantLib's HestonModel.params() order
     vals = list(model.params())
     params = dict(zip(names, vals[:5]))
