@@ -319,6 +319,9 @@ describe.skipIf(!hasChromium)('browser app offline', () => {
       const closed = new Promise<void>((ok) => own.close(() => ok()));
       own.closeAllConnections();
       await closed;
+      // The browser offline as well as the server gone: every request must come from the service
+      // worker's cache.
+      await context.setOffline(true);
       await page.goto(`${ownUrl}?models=black&run=1`);
       const el = await page.waitForSelector('[data-testid="result-json"]', { state: 'attached', timeout: 120_000 });
       expect(JSON.parse((await el.textContent())!).map((r: CalibrationResult) => r.model)).toEqual(['black']);
