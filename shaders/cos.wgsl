@@ -191,12 +191,18 @@ fn put_diff(q: CosQuote, plan: u32) -> f32 {
   return (2.0 * w / PI) * (q.kappa * sb - q.expD * (sa + sg) + q.expA * salpha);
 }
 
-// One record per (parameter set, quote); q.index is its plan.
+// One record per (parameter set, quote); q.index is its plan. Below the window the put is 0 (the
+// CPU skips the record): no sum, which also makes `below` records pad a multi-surface batch
+// (src/engines/cos/gpuPriceMany.ts) at no cost.
 @compute @workgroup_size(WG)
 fn cos_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= dims.records) { return; }
   let q = recs[i];
+  if (q.below != 0u) {
+    out[i] = 0.0;
+    return;
+  }
   out[i] = put_diff(q, q.index);
 }
 

@@ -20,8 +20,9 @@
  * - WebGPU backend: every surface's `calibrate` runs at once in-process, and the GPU-resident LM
  *   stencils of all surfaces waiting at the same moment go out as one multi-surface dispatch
  *   (manyGpu.ts, engines/cos/gpuNormalMany.ts): per LM iteration one dispatch for every active
- *   surface, each keeping its own LM state; a surface's fit is its single-surface fit. The other
- *   stages (probe, DE, exact-IV polish, report) still price per surface.
+ *   surface, each keeping its own LM state. Their price batches (a given start's probe, DE
+ *   generations, exact-IV polish stencils, the report) likewise go out as one multi-surface
+ *   pricing dispatch (engines/cos/gpuPriceMany.ts). A surface's fit is its single-surface fit.
  * - 'auto': resolved once, as `calibrate` resolves it (WebGPU when an adapter answers, else the CPU
  *   pool).
  *
@@ -110,7 +111,7 @@ export interface ManyProgressEvent {
 }
 
 export interface CalibrateManyOptions extends SurfaceSettings {
-  /** Default 'auto' (as calibrate). The CPU backend runs the worker pool; WebGPU runs the surfaces at once in-process, LM stencils batched. */
+  /** Default 'auto' (as calibrate). The CPU backend runs the worker pool; WebGPU runs the surfaces at once in-process, LM stencils and price batches batched. */
   backend?: BackendRequest | Backend;
   /** Worker threads on the CPU backend (default os.availableParallelism(); 1: in-process, no worker). Never more than the surfaces. */
   threads?: number;
@@ -323,8 +324,8 @@ export async function calibrateMany(surfaces: readonly ManySurface[], options: C
 }
 
 /**
- * WebGPU: every surface's `calibrate` at once, in-process, their LM stencils batched into
- * multi-surface dispatches (manyGpu.ts). A surface that throws fails alone.
+ * WebGPU: every surface's `calibrate` at once, in-process, their LM stencils and price batches
+ * batched into multi-surface dispatches (manyGpu.ts). A surface that throws fails alone.
  */
 async function runBatchedOnGpu(
   runnable: readonly Resolved[],
@@ -358,6 +359,12 @@ async function runBatchedOnGpu(
     if (t.dispatches) {
       options.log?.(
         `calibrateMany: ${t.dispatches} multi-surface LM dispatches for ${t.surfaces} surface stencils (${(t.surfaces / t.dispatches).toFixed(2)} surfaces per dispatch, up to ${t.most}), ${t.readBack} B read back`,
+      );
+    }
+    const p = batch.pricing.traffic;
+    if (p.dispatches) {
+      options.log?.(
+        `calibrateMany: ${p.dispatches} multi-surface pricing dispatches for ${p.requests} surface price batches (${(p.requests / p.dispatches).toFixed(2)} surfaces per dispatch, up to ${p.most}), ${p.uploaded} B up, ${p.readBack} B read back`,
       );
     }
     batch.dispose();
