@@ -9,8 +9,8 @@
  * operations in the same order as its lone dispatch would do.
  *
  * Per call, per group of surfaces that share a kernel (model, stencil size, scheme):
- * - up: the plans (sets x expiries x 80 B per surface), control variates (12 B per expiry), one
- *   LmSeg record (60 B) per surface and one u32 per workgroup; records re-frozen by a surface's
+ * - up: the plans (sets x expiries x 60 B per surface), control variates (12 B per expiry), one
+ *   LmSeg record (68 B) per surface and one u32 per workgroup; records re-frozen by a surface's
  *   `prepare` (its own buffer, 32 B per quote, as in the single path);
  * - on the GPU only: the surfaces' resident quote data and records copied into one concatenated
  *   buffer (copyBufferToBuffer);
