@@ -3,20 +3,23 @@
  * - one call prices every surface's N parameter sets x its quotes and gives each surface the
  *   prices of its lone dispatch (gpu.ts CosGpu) bit for bit: surfaces of different expiries,
  *   strikes, forwards and counts, Heston and Bates (one dispatch per kernel), N from 1 to 24; a
- *   request the f32 set-up rejects fails alone;
+ *   request the f32 set-up rejects fails alone; a batch past the device's storage-binding limit is
+ *   split, prices unchanged; a failed dispatch leaves the surface to its own pricer, as alone;
  * - calibrateMany on WebGPU of cold surfaces (DE then LM, populations of different sizes), a given
  *   start (its probe) and a forced global stage: every fit equals its lone WebGPU fit, and the
  *   surfaces' price batches went out as shared dispatches (fewer dispatches than lone calls).
  * SwiftShader (CPU) in this sandbox: correctness only.
  */
 import { describe, expect, it } from 'vitest';
+import { selectBackend, silentLogger } from '../../src/backends/backend.js';
 import { calibrate } from '../../src/calibrator/calibrate.js';
 import { calibrateMany, isSurfaceFailure, type ManySurface } from '../../src/calibrator/many.js';
+import { GpuSurfaceBatch } from '../../src/calibrator/manyGpu.js';
 import { pricerFactoryFor } from '../../src/calibrator/pricers.js';
 import type { CalibrationQuote } from '../../src/calibrator/quotes.js';
 import { cosPricesBatch } from '../../src/engines/cos/cpu.js';
 import { groupByExpiry } from '../../src/engines/cos/expiries.js';
-import { CosGpu, WG } from '../../src/engines/cos/gpu.js';
+import { CosGpu, WG, prepareCosBatch } from '../../src/engines/cos/gpu.js';
 import { CosGpuPriceMany, type CosPriceRequest } from '../../src/engines/cos/gpuPriceMany.js';
 import { quoteSetOf, type PricerFactory } from '../../src/engines/pricer.js';
 import { bates, heston, type Model } from '../../src/models/index.js';
@@ -103,6 +106,52 @@ describe.skipIf(!hasGpu)('multi-surface price batches on WebGPU', () => {
       }
     }
     many.dispose();
+  });
+
+  it('splits a batch at the device storage-binding limit (one surface per dispatch here), prices unchanged', async () => {
+    const grid = surface(heston, hestonTruth(), 3, 10, 300, 100, 0);
+    const quotes = quoteSetOf(grid);
+    const groups = groupByExpiry(quotes);
+    const requests: CosPriceRequest[] = [0, 1, 2].map(() => ({ model: heston, quotes, groups, params: sets(hestonTruth(), 4), n: 4 }));
+    // The largest single request's coefficient or record buffer: each fits alone, no two together (same plan count).
+    const limit = Math.max(
+      ...requests.map((q) => {
+        const b = prepareCosBatch(q.model, q.quotes, q.groups, q.params, q.n);
+        return Math.max(b.nPlans * b.stride * 16, Math.ceil(b.nRec / WG) * WG * 32);
+      }),
+    );
+    const small = { ...gpu!, limits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit, maxComputeWorkgroupsPerDimension: gpu!.limits.maxComputeWorkgroupsPerDimension } as unknown as GPUSupportedLimits };
+    const many = new CosGpuPriceMany(small);
+    const got = await many.evaluate(requests);
+    expect(many.traffic.dispatches).toBe(3);
+    for (let k = 0; k < requests.length; k++) {
+      const lone = new CosGpu(gpu!, heston, quotes, groups);
+      expect(Array.from(got[k] as Float64Array)).toEqual(Array.from(await lone.priceBatch(requests[k].params, 4)));
+      lone.dispose();
+    }
+    many.dispose();
+  });
+
+  it('a failed multi-surface pricing dispatch: the surface is priced by its own pricer, as alone, and the log says so', async () => {
+    const quotes = quoteSetOf(surface(heston, hestonTruth(), 2, 8, 200, 100, 0));
+    const backend = await selectBackend('webgpu', silentLogger);
+    if (backend.name !== 'webgpu') throw new Error('WebGPU expected');
+    const batch = new GpuSurfaceBatch(backend);
+    batch.pricing.evaluate = () => Promise.reject(new Error('simulated dispatch failure'));
+    const member = batch.join();
+    const logs: string[] = [];
+    const pricer = await batch.pricerFactory(pricerFactoryFor(heston), member, (m) => logs.push(m))(heston, quotes, backend);
+    const params = sets(hestonTruth(), 3);
+    const got = await pricer.priceBatch(params, 3);
+    const lone = await pricerFactoryFor(heston)(heston, quotes, backend);
+    const alone = await lone.priceBatch(params, 3);
+    expect(got.backend).toBe('webgpu');
+    expect(Array.from(got.prices)).toEqual(Array.from(alone.prices));
+    expect(logs.join('\n')).toMatch(/COS pricing \(many surfaces\): simulated dispatch failure; pricing this surface alone/);
+    member.leave();
+    pricer.dispose();
+    lone.dispose();
+    batch.dispose();
   });
 
   it('calibrateMany: cold surfaces (DE), a given start (probe) and a forced global stage each equal their lone WebGPU fit, their price batches shared', async () => {
