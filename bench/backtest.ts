@@ -19,10 +19,10 @@
  *     wall time, peak memory (/usr/bin/time), DuckDB size, change points and stale days found.
  *
  * `npm run bench backtest -- --quick`: (a) and (b) without the QuantLib re-run, no (c); `-- --heston` (a) only,
- * `-- --bates` (b) only; `-- --prior-only`: of (b), the default prior chain alone.
+ * `-- --bates` (b) only; `-- --prior-only`: of (b), the default prior chain alone; `-- --job` (c) only.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,14 +83,14 @@ function degenerate(p: Record<string, number> | null): boolean {
   return near(p.lambda, 0, 200) || near(p.sigmaJ, 1e-4, 3) || (Math.abs(p.muJ) < 0.01 && p.sigmaJ < 0.01);
 }
 
-async function batesChain(prior: 'off' | 'previous', strength?: number): Promise<{ row: BenchRow; days: DayRecord[] }> {
+async function batesChain(prior: 'off' | 'previous', strength?: number, drift?: number): Promise<{ row: BenchRow; days: DayRecord[] }> {
   const recorded = recordedRows('quantlib_bates_from_heston.csv');
   const warm = recordedRows('quantlib_heston_warm.csv');
   const first = [...warm.values()][0];
   // Day 1 as QuantLib's chains: that day's warm Heston fit with lambda .5, muJ -.1, sigmaJ .15.
   const start = { v0: Number(first.v0), kappa: Number(first.kappa), theta: Number(first.theta), sigma: Number(first.sigma), rho: Number(first.rho), lambda: 0.5, muJ: -0.1, sigmaJ: 0.15 };
   const t0 = performance.now();
-  const r = await runBacktest({ ...chain, input: fileURLToPath(ANCHOR_CSV), models: ['bates'], prior, ...(strength ? { priorStrength: strength } : {}), coldStart: { bates: start } });
+  const r = await runBacktest({ ...chain, input: fileURLToPath(ANCHOR_CSV), models: ['bates'], prior, ...(strength ? { priorStrength: strength } : {}), ...(drift !== undefined ? { priorDrift: drift } : {}), coldStart: { bates: start } });
   const wall = (performance.now() - t0) / 1000;
   const compared = r.days.filter((d) => recorded.has(d.date));
   const above = compared.filter((d) => !(100 * d.fits.bates.rmse_iv! <= Number(recorded.get(d.date)!.rmse_iv_vol_pts) + 1e-6));
@@ -99,7 +99,7 @@ async function batesChain(prior: 'off' | 'previous', strength?: number): Promise
   const secs = r.days.map((d) => d.fits.bates.seconds);
   const ql = compared.map((d) => Number(recorded.get(d.date)!.seconds));
   const row: BenchRow = {
-    name: `backtest anchor bates chain prior ${prior}${strength ? ` strength ${strength}` : ''}`,
+    name: `backtest anchor bates chain prior ${prior}${strength ? ` strength ${strength}` : ''}${drift !== undefined ? ` drift ${drift}` : ''}`,
     volfit_per_s: 1 / median(secs),
     quantlib_per_s: 1 / median(ql),
     ratio: median(ql) / median(secs),
@@ -111,6 +111,7 @@ async function batesChain(prior: 'off' | 'previous', strength?: number): Promise
     rmse_median_on_quantlib_days: median(compared.map((d) => 100 * d.fits.bates.rmse_iv!)),
     quantlib_rmse_median: median(compared.map((d) => Number(recorded.get(d.date)!.rmse_iv_vol_pts))),
     days_at_or_below_quantlib: `${compared.length - above.length}/${compared.length}`,
+    days_within_0_01_of_quantlib: `${compared.filter((d) => 100 * d.fits.bates.rmse_iv! <= Number(recorded.get(d.date)!.rmse_iv_vol_pts) + 0.01).length}/${compared.length}`,
     days_above: above.length ? above.map((d) => `${d.date} (${(100 * d.fits.bates.rmse_iv! - Number(recorded.get(d.date)!.rmse_iv_vol_pts)).toFixed(3)})`).join('; ') : 'none',
     degenerate_days: corners.length,
     degenerate_dates: corners.map((d) => d.date).join(' ') || 'none',
@@ -120,26 +121,42 @@ async function batesChain(prior: 'off' | 'previous', strength?: number): Promise
   return { row, days: r.days };
 }
 
+/** Bytes under a folder. */
+function folderBytes(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).reduce((n, e) => (e.isFile() ? n + statSync(join(e.parentPath, e.name)).size : n), 0);
+}
+
 function wholeJob(): BenchRow {
   const tmp = mkdtempSync(join(tmpdir(), 'volfit-bench-backtest-'));
   try {
     const db = join(tmp, 'backtest.duckdb');
+    const report = join(tmp, 'report');
     const t0 = performance.now();
-    const args = ['-f', '%M', process.execPath, join(ROOT, 'bin/volfit.js'), 'backtest', '--input', join(ROOT, 'data/deribit-btc-daily'), '--db', db, '--report', join(tmp, 'report'), '--json'];
+    const args = ['-f', '%M %U', process.execPath, join(ROOT, 'bin/volfit.js'), 'backtest', '--input', join(ROOT, 'data/deribit-btc-daily'), '--db', db, '--report', report, '--json'];
     const r = spawnSync('/usr/bin/time', args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
     const wall = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`volfit backtest failed: ${r.stderr.slice(-2000)}`);
-    const peakKb = Number(r.stderr.trim().split('\n').pop());
-    const j = JSON.parse(r.stdout) as { days: unknown[]; change_points: string[]; stale_days: string[]; seconds: number };
+    const [peakKb, userCpu] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+    type Day = { fits: Record<string, { seconds: number }>; best_model: string | null };
+    const j = JSON.parse(r.stdout) as { days: Day[]; change_points: string[]; stale_days: string[]; seconds: number };
+    const fitSeconds = (m: string) => j.days.reduce((t, d) => t + (d.fits[m]?.seconds ?? 0), 0);
+    const best = new Map<string, number>();
+    for (const d of j.days) if (d.best_model) best.set(d.best_model, (best.get(d.best_model) ?? 0) + 1);
     return {
       name: 'backtest bundled job 100 days black heston bates',
       volfit_wall_s: wall,
       job_seconds: j.seconds,
+      user_cpu_s: userCpu,
       days: j.days.length,
       peak_rss_mb: peakKb / 1024,
       duckdb_mb: statSync(db).size / 2 ** 20,
+      report_mb: folderBytes(report) / 2 ** 20,
+      fit_s_black: fitSeconds('black'),
+      fit_s_heston: fitSeconds('heston'),
+      fit_s_bates: fitSeconds('bates'),
       change_points: j.change_points.join(' ') || 'none',
       stale_days: j.stale_days.join(' ') || 'none',
+      best_model_days: [...best].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`).join(', '),
     };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -150,21 +167,21 @@ export async function run(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const ql = quantlibAvailable() && !quick;
   // `--heston` / `--bates`: one part only (the other rows stay as last recorded).
-  const only = process.argv.includes('--heston') ? 'heston' : process.argv.includes('--bates') ? 'bates' : undefined;
-  const rows: BenchRow[] = only === 'bates' ? [] : [await hestonWarm(ql)];
-  if (only !== 'heston') {
+  const only = process.argv.includes('--heston') ? 'heston' : process.argv.includes('--bates') ? 'bates' : process.argv.includes('--job') ? 'job' : undefined;
+  const rows: BenchRow[] = only === 'bates' || only === 'job' ? [] : [await hestonWarm(ql)];
+  if (only === undefined || only === 'bates') {
     rows.push((await batesChain('previous')).row);
     // `--prior-only`: the default prior chain alone (the other two take most of (b)'s time).
-    if (!process.argv.includes('--prior-only')) rows.push((await batesChain('previous', 0.05)).row, (await batesChain('off')).row);
+    if (!process.argv.includes('--prior-only')) rows.push((await batesChain('previous', undefined, 0)).row, (await batesChain('previous', 0.05)).row, (await batesChain('off')).row);
   }
-  if (!quick && !only) {
+  if ((!quick && !only) || only === 'job') {
     if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('bench backtest (c) runs the shipped CLI: npm run build first');
     rows.push(wholeJob());
   }
   recordResults(rows, 'backtest', [
     'backtest anchor heston warm: runBacktest over data/deribit-btc-daily-quantlib-anchor/quote_sets_canonical.csv (100 days, unweighted), Heston only, prior off, day 1 from QuantLib\'s cold start (v0 .4, kappa 2, theta .4, sigma 1, rho 0), each later day from the previous fit, no cold restart after change points, the stale day kept in the chain (as QuantLib\'s chain). volfit_fit_s: the sum of the fits\' own seconds (QuantLib\'s figures are model.calibrate alone); volfit_wall_s: the whole runBacktest (quote split, stale test, series, detector). ratio = QuantLib re-run total (bench/quantlib/anchor.py, warm: true, this run) / volfit_fit_s; ratio_recorded against quantlib_heston_warm.csv\'s 80.6 s. days_within_0_01: volfit RMSE <= recorded QuantLib RMSE + 0.01 vol points. Issue 15 target: 80x, not done below 30x.',
-    'backtest anchor bates chain: Bates every day from the previous day\'s Bates fit (day 1 from that day\'s warm QuantLib Heston fit + lambda .5, muJ -.1, sigmaJ .15, as QuantLib\'s chains), with the previous fit as Gaussian prior (default strength 0.25: covariance / 0.25; strength 0.05: covariance / 0.05) or without (prior off). Compared on the 20 days of quantlib_bates_from_heston.csv (QuantLib starts each of those from that day\'s warm Heston fit: a fresh start, 15.6 s median). ratio = QuantLib median s/day / volfit median s/day. degenerate: lambda (0..200) or sigmaJ (1e-4..3) within 1e-3 of its range from a bound, or |muJ| and sigmaJ both < 0.01. Both chains keep the stale 2026-01-13 in the chain (skipStale off, as QuantLib), which is what sends the prior chain\'s 2026-01-14 to 2.0 vol points.',
-    'backtest bundled job: `volfit backtest --input data/deribit-btc-daily --db x.duckdb --report dir --json` from dist/ (defaults: black, heston, bates; prior previous, strength 0.25; cold restart after change points; per-day reports included); peak_rss_mb from /usr/bin/time %M.',
+    'backtest anchor bates chain: Bates every day from the previous day\'s Bates fit (day 1 from that day\'s warm QuantLib Heston fit + lambda .5, muJ -.1, sigmaJ .15, as QuantLib\'s chains), with the previous fit as Gaussian prior (default strength 0.25 and drift 0.3: covariance / 0.25 plus 0.3^2 on the diagonal in the unconstrained z; drift 0: the prior without that process noise, the default before 2026-12-03; strength 0.05: covariance / 0.05) or without (prior off). Compared on the 20 days of quantlib_bates_from_heston.csv (QuantLib starts each of those from that day\'s warm Heston fit: a fresh start, 15.6 s median). ratio = QuantLib median s/day / volfit median s/day. degenerate: lambda (0..200) or sigmaJ (1e-4..3) within 1e-3 of its range from a bound, or |muJ| and sigmaJ both < 0.01. Both chains keep the stale 2026-01-13 in the chain (skipStale off, as QuantLib), which is what sends the prior chain\'s 2026-01-14 to 2.0 vol points.',
+    'backtest bundled job: `volfit backtest --input data/deribit-btc-daily --db x.duckdb --report dir --json` from dist/ (defaults: black, heston, bates; prior previous, strength 0.25, drift 0.3; cold restart after change points; per-day reports included); peak_rss_mb and user_cpu_s from /usr/bin/time (%M, %U); report_mb: the report folder; fit_s_*: the sums of the days\' fit seconds per model.',
     'Measured on the shared 2-core sandbox with other jobs running (load from other helpers): absolute seconds are inflated and vary run to run.',
   ]);
 }

@@ -31,6 +31,8 @@ export interface BacktestOptions extends InputOptions {
   prior?: 'off' | 'previous';
   /** The prior's covariance is the previous posterior covariance divided by this (default 0.25: standard errors doubled). */
   priorStrength?: number;
+  /** Standard deviation of a day's random walk of each parameter in z, added to the prior's variance (default DEFAULT_PRIOR_DRIFT). */
+  priorDrift?: number;
   /** Worker threads of the cold passes (default: one per core). */
   threads?: number;
   /** A detected change point sends the next day to the cold route (default true). */
@@ -63,6 +65,13 @@ export interface BacktestResult {
 }
 
 export const DEFAULT_PRIOR_STRENGTH = 0.25;
+/**
+ * Random-walk standard deviation per day of each parameter in z (a Kalman filter's process noise,
+ * added to the prior's z variance): 0.3 is about 30 % of a positive parameter near its lower
+ * bound. Without it, directions the previous day pinned down hold today's fit there even after
+ * the market has moved (bench/RESULTS.md, backtest: the anchor's Bates chains with and without).
+ */
+export const DEFAULT_PRIOR_DRIFT = 0.3;
 
 /** The model the detector reads parameters from: Heston when fitted, else the first process model. */
 export function referenceModel(models: readonly string[]): string | null {
@@ -119,9 +128,9 @@ function failedRecord(model: string, route: FitRoute, error: string, seconds: nu
   return { model, params: null, stderr: null, rmse_iv: null, converged: false, route, seconds, bic: null, optimizer: '', covariance: null, noise: null, quotes_used: 0, iterations: 0, message: error, error };
 }
 
-function priorOf(prev: FitRecord, strength: number): PriorSource | null {
+function priorOf(prev: FitRecord, strength: number, drift: number): PriorSource | null {
   if (!prev.covariance || prev.noise === null || !prev.params) return null;
-  return { model: prev.model, params: prev.params, covariance: prev.covariance.map((row) => row.map((c) => c / strength)), noise: prev.noise };
+  return { model: prev.model, params: prev.params, covariance: prev.covariance.map((row) => row.map((c) => c / strength)), noise: prev.noise, drift };
 }
 
 /** A warm fit: from the previous good fit, with it as prior when asked and possible. */
@@ -130,7 +139,7 @@ async function warmFit(quotes: readonly DayQuote[], plan: FitPlan, backend: Back
   const m = getModel(model);
   const start = { model, params: insideBounds(m, prev!.params!) };
   const wantPrior = plan.prior === 'previous';
-  const prior = wantPrior ? priorOf(prev!, plan.priorStrength) : null;
+  const prior = wantPrior ? priorOf(prev!, plan.priorStrength, plan.priorDrift ?? DEFAULT_PRIOR_DRIFT) : null;
   let note = wantPrior && !prior ? 'the previous fit has no covariance (a parameter at a bound): warm start only' : undefined;
   const t0 = performance.now();
   const run = (p: PriorSource | null) => calibrate(quotes, { model: m, backend, start, ...(p ? { prior: p } : {}), log });
@@ -155,6 +164,7 @@ export interface FitPlan {
   prev?: FitRecord;
   prior: 'off' | 'previous';
   priorStrength: number;
+  priorDrift?: number;
   coldStart?: Record<string, number>;
 }
 
@@ -222,6 +232,7 @@ async function runDay(opts: BacktestOptions, fitter: DayFitter, chain: Chain, da
       ...(cold ? {} : { prev }),
       prior: opts.prior ?? 'previous',
       priorStrength: opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH,
+      priorDrift: opts.priorDrift ?? DEFAULT_PRIOR_DRIFT,
       ...(cold && opts.coldStart?.[model] ? { coldStart: opts.coldStart[model] } : {}),
     };
   });

@@ -69,6 +69,12 @@ export interface PriorSource {
   params: Record<string, number>;
   covariance?: number[][] | null;
   noise?: number;
+  /**
+   * Standard deviation, in the unconstrained z of every parameter, of the random walk the
+   * parameters take between the previous fit and this one (a Kalman filter's process noise):
+   * added to the prior's variance in z.
+   */
+  drift?: number;
 }
 
 /** A Gaussian prior in z from a previous fit: mean at its parameters, covariance mapped into z. */
@@ -108,6 +114,9 @@ export function priorFromFit(model: Model, fit: PriorSource, bounds: Bounds): { 
   const d = modelDerivative(zMean, bounds);
   const Sz = new Float64Array(p * p);
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) Sz[a * p + b] = C[a][b] / (d[a] * d[b]);
+  const drift = fit.drift ?? 0;
+  if (!(drift >= 0) || !Number.isFinite(drift)) throw new CalibrationInputError(`prior drift ${String(drift)} is not a non-negative number`, 'prior');
+  for (let a = 0; a < p; a++) Sz[a * p + a] += drift * drift;
   const chol = cholesky(Sz, p);
   if (!chol) throw new CalibrationInputError('prior covariance is not positive definite', 'prior');
   const noise = fit.noise;

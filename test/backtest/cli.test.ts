@@ -129,6 +129,7 @@ describe.skipIf(!distBuilt())('volfit backtest (CLI)', () => {
       [['--input', DAILY, '--from', '2026-13-45'], /--from 2026-13-45: not a date/],
       [['--input', join(tmp, 'missing')], /--input .*: no such file or folder/],
       [['--input', DAILY, '--prior-strength', '0'], /--prior-strength 0: must be a positive number/],
+      [['--input', DAILY, '--prior-drift', '-1'], /--prior-drift -1: must be a number >= 0/],
       [['--db', join(tmp, 'none.duckdb'), '--report', join(tmp, 'r')], /--db .*: no such file/],
       [[], /give --input/],
       [['--input', DAILY, '--from', '2027-01-01'], /no days between 2027-01-01 and the last day/],

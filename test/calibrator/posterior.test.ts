@@ -48,6 +48,29 @@ describe('Gauss-Newton posterior', () => {
     sd.forEach((s, i) => expect(Math.abs(post.stderr[i] - s) / s).toBeLessThan(1e-9));
   });
 
+  it('a drift q adds q^2 to the prior variance in z (random walk), and nothing else', () => {
+    const bounds = resolveBounds(heston);
+    const params = { v0: 0.04, kappa: 1.5, theta: 0.06, sigma: 0.6, rho: -0.7 };
+    const sd = [0.001, 0.1, 0.002, 0.02, 0.01];
+    const covariance = sd.map((a, i) => sd.map((b, j) => (i === j ? a * a : 0.3 * a * b)));
+    const q = uniform(r, 0.05, 1);
+    const base = priorFromFit(heston, { model: 'heston', params, covariance, noise: 0.002 }, bounds).prior;
+    const drifted = priorFromFit(heston, { model: 'heston', params, covariance, noise: 0.002, drift: q }, bounds).prior;
+    const llt = (L: Float64Array) => Float64Array.from({ length: 25 }, (_, k) => {
+      const i = Math.floor(k / 5), j = k % 5;
+      let s = 0;
+      for (let m = 0; m < 5; m++) s += L[i * 5 + m] * L[j * 5 + m];
+      return s;
+    });
+    const a = llt(base.chol), b = llt(drifted.chol);
+    for (let k = 0; k < 25; k++) {
+      const want = a[k] + (k % 6 === 0 ? q * q : 0);
+      expect(Math.abs(b[k] - want)).toBeLessThan(1e-12 * Math.max(1, Math.abs(want)));
+    }
+    expect([...drifted.mean]).toEqual([...base.mean]);
+    expect(() => priorFromFit(heston, { model: 'heston', params, covariance, noise: 1, drift: -0.1 }, bounds)).toThrow(/drift/);
+  });
+
   it('refuses a prior from another model, without covariance, or outside the bounds', () => {
     const bounds = resolveBounds(heston);
     const params = { v0: 0.04, kappa: 1.5, theta: 0.06, sigma: 0.6, rho: -0.7 };

@@ -16,7 +16,7 @@ import { backendOption, checkOutputDir, checkOutputFile, emit } from '../io.js';
 import { parseIntegerFlag, parseNumberFlag } from '../parse.js';
 import { DEFAULT_WEIGHTS } from '../../market/weights.js';
 import { BacktestInputError } from '../../backtest/input.js';
-import { DEFAULT_PRIOR_STRENGTH, runBacktest, type BacktestOptions, type BacktestResult } from '../../backtest/run.js';
+import { DEFAULT_PRIOR_DRIFT, DEFAULT_PRIOR_STRENGTH, runBacktest, type BacktestOptions, type BacktestResult } from '../../backtest/run.js';
 import { dayJson, type DayDetail, type DayRecord } from '../../backtest/types.js';
 import type { BacktestPublish } from '../../backtest/publish.js';
 
@@ -33,6 +33,7 @@ interface Flags {
   json?: boolean;
   prior: 'off' | 'previous';
   priorStrength: string;
+  priorDrift: string;
   threads?: string;
   queue?: string;
   publish?: boolean;
@@ -60,7 +61,7 @@ function modelsFlag(v: string): string[] {
 
 /** The options that decide the results: a run is resumed only by a command line with the same ones. */
 function runId(o: BacktestOptions): string {
-  const key = { input: resolve(o.input), venue: o.venue, underlying: o.underlying ?? null, models: o.models, backend: o.backend, prior: o.prior, strength: o.priorStrength, from: o.from ?? null, to: o.to ?? null };
+  const key = { input: resolve(o.input), venue: o.venue, underlying: o.underlying ?? null, models: o.models, backend: o.backend, prior: o.prior, strength: o.priorStrength, drift: o.priorDrift, from: o.from ?? null, to: o.to ?? null };
   const p = o.publish;
   // Publishing is part of the run (a signer's address, never the key): older runs' ids stay as they were without it.
   if (p) Object.assign(key, { publish: { model: p.model, signer: p.account.address, budget: p.budgetSeconds, halfLife: p.halfLifeSeconds, chainId: p.chainId ?? null, contract: p.verifyingContract ?? null } });
@@ -168,6 +169,8 @@ async function run(o: Flags): Promise<void> {
   if (!existsSync(input)) throw new UserError(`--input ${input}: no such file or folder`);
   const strength = parseNumberFlag('--prior-strength', o.priorStrength)!;
   if (!(strength > 0) || !Number.isFinite(strength)) throw new UserError(`--prior-strength ${o.priorStrength}: must be a positive number`);
+  const drift = parseNumberFlag('--prior-drift', o.priorDrift)!;
+  if (!(drift >= 0) || !Number.isFinite(drift)) throw new UserError(`--prior-drift ${o.priorDrift}: must be a number >= 0`);
   const threads = o.threads === undefined ? undefined : Number(o.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) throw new UserError(`--threads ${o.threads}: must be an integer 1..256`);
   const opts: BacktestOptions = {
@@ -178,6 +181,7 @@ async function run(o: Flags): Promise<void> {
     backend: o.backend,
     prior: o.prior,
     priorStrength: strength,
+    priorDrift: drift,
     from: dateFlag('--from', o.from),
     to: dateFlag('--to', o.to),
     threads,
@@ -230,6 +234,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result JSON')
     .addOption(new Option('--prior <mode>', "day d's fit uses day d-1's as a Gaussian prior (previous) or only as its start (off)").choices(['off', 'previous']).default('previous'))
     .option('--prior-strength <w>', 'the prior covariance is the previous posterior covariance / w (1: full strength; smaller: looser)', String(DEFAULT_PRIOR_STRENGTH))
+    .option('--prior-drift <sd>', "a day's random-walk standard deviation of each parameter in the fit's unconstrained coordinates, added to the prior's variance (0: none)", String(DEFAULT_PRIOR_DRIFT))
     .option('--threads <n>', 'worker threads of a day\'s cold fits (default: one per process model)')
     .option('--queue <redis://host:port>', 'coordinate: put the day fits on a BullMQ queue for `volfit worker` processes (Redis >= 6.2, noeviction)')
     .option('--publish', "sign each day's ssvi (else svi, essvi) fit as vol-feed updates (key from VOLFIT_SIGNER_KEY); the report compares them with the next day's market")
