@@ -316,6 +316,13 @@ describe.skipIf(!hasChromium)('browser app offline', () => {
         null,
         { timeout: 60_000 },
       );
+      // The page controlled by the activated worker, and the worker running (a request through it
+      // answered), so that the offline navigation below does not wait on a worker's start-up on a
+      // loaded machine.
+      await page.waitForFunction(async () => {
+        const reg = await navigator.serviceWorker.ready;
+        return reg.active?.state === 'activated' && navigator.serviceWorker.controller !== null && (await fetch('./precache.json')).ok;
+      }, null, { timeout: 60_000 });
       const closed = new Promise<void>((ok) => own.close(() => ok()));
       own.closeAllConnections();
       await closed;
