@@ -78,12 +78,63 @@ export function gpuSupportsModel(model: Model): boolean {
   return cosKernelId(model) !== undefined;
 }
 
+/** The five device buffers one COS pricing dispatch binds, grown as needed and reused. */
+export class CosPriceBuffers {
+  readonly plans: GrowableBuffer;
+  readonly coef: GrowableBuffer;
+  readonly recs: GrowableBuffer;
+  readonly out: GrowableBuffer;
+  readonly dims: GrowableBuffer;
+
+  constructor(ctx: GpuContext, label: string) {
+    this.plans = new GrowableBuffer(ctx, `${label} plans`);
+    this.coef = new GrowableBuffer(ctx, `${label} coefficients`);
+    this.recs = new GrowableBuffer(ctx, `${label} quote records`);
+    this.out = new GrowableBuffer(ctx, `${label} out`);
+    this.dims = new GrowableBuffer(ctx, `${label} dims`);
+  }
+
+  bytes(): number {
+    return this.plans.bytes + this.coef.bytes + this.recs.bytes + this.out.bytes + this.dims.bytes;
+  }
+
+  destroy(): void {
+    for (const b of [this.plans, this.coef, this.recs, this.out, this.dims]) b.destroy();
+  }
+}
+
+/**
+ * One COS pricing dispatch: `cos_coef` over nPlans x stride coefficients, then `cos_sum` over nRec
+ * quote records; returns each record's f32 difference from its Black-Scholes control and the
+ * bytes moved.
+ */
+export async function runCosPrice(
+  ctx: GpuContext,
+  model: Model,
+  bufs: CosPriceBuffers,
+  planData: ArrayBuffer | ArrayBufferView,
+  recData: ArrayBuffer | ArrayBufferView,
+  { nPlans, stride, nRec }: { nPlans: number; stride: number; nRec: number },
+): Promise<{ diff: Float32Array; uploaded: number; readBack: number }> {
+  const dims = CosDimsRecord.packOne({ plans: nPlans, stride, records: nRec, quotes: 0 });
+  const planBuf = bufs.plans.write(planData);
+  const recBuf = bufs.recs.write(recData);
+  const dimBuf = bufs.dims.write(dims);
+  const coefBuf = bufs.coef.ensure(nPlans * stride * 16);
+  const outBuf = bufs.out.ensure(nRec * 4);
+  const constants = { MODEL: cosKernelId(model)! };
+  const [coefKernel, sumKernel] = await Promise.all([
+    getKernel(ctx, COS_SHADER, 'cos_coef', constants),
+    getKernel(ctx, COS_SHADER, 'cos_sum', constants),
+  ]);
+  dispatchKernel(ctx, coefKernel, { plans: planBuf, coef: coefBuf, dims: dimBuf }, workgroupGrid(ctx, nPlans * stride, WG));
+  dispatchKernel(ctx, sumKernel, { recs: recBuf, coefIn: coefBuf, dims: dimBuf, out: outBuf, plans: planBuf }, workgroupGrid(ctx, nRec, WG));
+  const diff = new Float32Array(await readBuffer(ctx, outBuf, nRec * 4));
+  return { diff, uploaded: planData.byteLength + recData.byteLength + dims.byteLength, readBack: nRec * 4 };
+}
+
 export class CosGpu {
-  private readonly plans: GrowableBuffer;
-  private readonly coef: GrowableBuffer;
-  private readonly recs: GrowableBuffer;
-  private readonly out: GrowableBuffer;
-  private readonly dims: GrowableBuffer;
+  private readonly bufs: CosPriceBuffers;
   private peak = 0;
   /** Bytes uploaded and read back since creation (benchmarks). */
   readonly traffic = { uploaded: 0, readBack: 0 };
@@ -97,11 +148,7 @@ export class CosGpu {
   ) {
     if (!gpuSupportsModel(model)) throw new Error(`no WGSL kernel for model ${model.name}`);
     assertPlanHoldsModel(model);
-    this.plans = new GrowableBuffer(ctx, 'cos plans');
-    this.coef = new GrowableBuffer(ctx, 'cos coefficients');
-    this.recs = new GrowableBuffer(ctx, 'cos quote records');
-    this.out = new GrowableBuffer(ctx, 'cos out');
-    this.dims = new GrowableBuffer(ctx, 'cos dims');
+    this.bufs = new CosPriceBuffers(ctx, 'cos');
   }
 
   gpuBytes(): number {
@@ -111,33 +158,19 @@ export class CosGpu {
   async priceBatch(params: Float64Array, n: number): Promise<Float64Array> {
     const { model, quotes, groups, ctx } = this;
     const batch = prepareCosBatch(model, quotes, groups, params, n, this.options);
-    const { nPlans, nRec, stride } = batch;
     const planData = CosPlanRecord.pack(batch.planRecs);
     const rec = CosQuoteRecord.pack(batch.quoteRecs);
-    const dims = CosDimsRecord.packOne({ plans: nPlans, stride, records: nRec, quotes: 0 });
-    const planBuf = this.plans.write(planData);
-    const coefBuf = this.coef.ensure(nPlans * stride * 16);
-    const recBuf = this.recs.write(rec);
-    const outBuf = this.out.ensure(nRec * 4);
-    const dimBuf = this.dims.write(dims);
-    this.peak = Math.max(this.peak, this.plans.bytes + this.coef.bytes + this.recs.bytes + this.out.bytes + this.dims.bytes);
-
-    const constants = { MODEL: cosKernelId(this.model)! };
-    const [coefKernel, sumKernel] = await Promise.all([
-      getKernel(ctx, COS_SHADER, 'cos_coef', constants),
-      getKernel(ctx, COS_SHADER, 'cos_sum', constants),
-    ]);
-    dispatchKernel(ctx, coefKernel, { plans: planBuf, coef: coefBuf, dims: dimBuf }, workgroupGrid(ctx, nPlans * stride, WG));
-    dispatchKernel(ctx, sumKernel, { recs: recBuf, coefIn: coefBuf, dims: dimBuf, out: outBuf, plans: planBuf }, workgroupGrid(ctx, nRec, WG));
-    const diff = new Float32Array(await readBuffer(ctx, outBuf, nRec * 4));
-    this.traffic.uploaded += planData.byteLength + rec.byteLength + dims.byteLength;
-    this.traffic.readBack += nRec * 4;
-    return finishCosBatch(quotes, groups, batch, diff, n);
+    const run = await runCosPrice(ctx, model, this.bufs, planData, rec, batch);
+    this.peak = Math.max(this.peak, this.bufs.bytes());
+    this.traffic.uploaded += run.uploaded;
+    this.traffic.readBack += run.readBack;
+    return finishCosBatch(quotes, groups, batch, run.diff, n);
   }
 
   dispose(): void {
-    for (const b of [this.plans, this.coef, this.recs, this.out, this.dims]) b.destroy();
+    this.bufs.destroy();
   }
+
 }
 
 /**

@@ -23,7 +23,7 @@ import { GrowableBuffer, dispatchKernel, getKernel, readBuffer, workgroupGrid } 
 import type { Model } from '../../models/types.js';
 import type { QuoteSet } from '../pricer.js';
 import type { ExpiryGroups } from './expiries.js';
-import { COS_F32_DEFAULTS, WG, cosKernelId, finishCosBatch, prepareCosBatch } from './gpu.js';
+import { COS_F32_DEFAULTS, CosPriceBuffers, WG, cosKernelId, finishCosBatch, prepareCosBatch, runCosPrice } from './gpu.js';
 import { COS_SHADER, CosDimsRecord, CosPlanRecord, CosQuoteRecord } from './gpuLayout.js';
 import type { CosOptions } from './plan.js';
 
@@ -51,13 +51,12 @@ const INDEX_WORD = CosQuoteRecord.field('index').offset / 4;
 const BELOW_WORD = CosQuoteRecord.field('below').offset / 4;
 
 export class CosGpuPriceMany {
-  private readonly bufs: Record<'plans' | 'coef' | 'recs' | 'out' | 'dims', GrowableBuffer>;
+  private readonly bufs: CosPriceBuffers;
   /** Dispatches, requests in them (all, most in one), bytes up and back since creation (tests, benchmarks). */
   readonly traffic = { dispatches: 0, requests: 0, most: 0, uploaded: 0, readBack: 0 };
 
   constructor(private readonly ctx: GpuContext) {
-    const names = ['plans', 'coef', 'recs', 'out', 'dims'] as const;
-    this.bufs = Object.fromEntries(names.map((n) => [n, new GrowableBuffer(ctx, `cos many ${n}`)])) as CosGpuPriceMany['bufs'];
+    this.bufs = new CosPriceBuffers(ctx, 'cos many');
   }
 
   /**
@@ -141,23 +140,10 @@ export class CosGpuPriceMany {
       for (let r = 0; r < p.batch.nRec; r++) recData[base + r * QUOTE_WORDS + INDEX_WORD] += at[j].plan;
       for (let r = p.batch.nRec; r < p.padded; r++) recData[base + r * QUOTE_WORDS + BELOW_WORD] = 1;
     });
-    const dims = CosDimsRecord.packOne({ plans: nPlans, stride, records: nRec, quotes: 0 });
-    const planBuf = bufs.plans.write(planData);
-    const recBuf = bufs.recs.write(recData);
-    const dimBuf = bufs.dims.write(dims);
-    const coefBuf = bufs.coef.ensure(nPlans * stride * 16);
-    const outBuf = bufs.out.ensure(nRec * 4);
-    const constants = { MODEL: cosKernelId(items[0].req.model)! };
-    const [coefKernel, sumKernel] = await Promise.all([
-      getKernel(ctx, COS_SHADER, 'cos_coef', constants),
-      getKernel(ctx, COS_SHADER, 'cos_sum', constants),
-    ]);
-    dispatchKernel(ctx, coefKernel, { plans: planBuf, coef: coefBuf, dims: dimBuf }, workgroupGrid(ctx, nPlans * stride, WG));
-    dispatchKernel(ctx, sumKernel, { recs: recBuf, coefIn: coefBuf, dims: dimBuf, out: outBuf, plans: planBuf }, workgroupGrid(ctx, nRec, WG));
-    const diff = new Float32Array(await readBuffer(ctx, outBuf, nRec * 4));
+    const { diff, uploaded, readBack } = await runCosPrice(ctx, items[0].req.model, bufs, planData, recData, { nPlans, stride, nRec });
     const t = this.traffic;
-    t.uploaded += planData.byteLength + recData.byteLength + dims.byteLength;
-    t.readBack += nRec * 4;
+    t.uploaded += uploaded;
+    t.readBack += readBack;
     t.dispatches++;
     t.requests += items.length;
     t.most = Math.max(t.most, items.length);
@@ -165,6 +151,6 @@ export class CosGpuPriceMany {
   }
 
   dispose(): void {
-    for (const b of Object.values(this.bufs)) b.destroy();
+    this.bufs.destroy();
   }
 }
