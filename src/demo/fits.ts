@@ -7,7 +7,7 @@
  */
 import { selectBackend, type Backend, type BackendRequest, type Logger } from '../backends/backend.js';
 import { calibrate, type CalibrateOptions } from '../calibrator/calibrate.js';
-import { pricerFactory } from '../engines/registry.js';
+import { calibrateMany, isSurfaceFailure } from '../calibrator/many.js';
 import { getModel, isSliceModel, type Model } from '../models/index.js';
 import type { FitResult } from '../report/fit.js';
 import type { Refit } from '../report/stability.js';
@@ -32,16 +32,11 @@ export async function chooseFitBackend(request: BackendRequest, log: Logger): Pr
 
 export interface FitOptions {
   backend: Backend;
-  /** Warm start: a previous fit of the same model. */
-  start?: FitResult;
+  /** Warm start: a previous fit of the same model (its model and parameters). */
+  start?: Pick<FitResult, 'model' | 'params'>;
   route?: CalibrateOptions['route'];
   /** Parameter bounds overriding the model's (e.g. {lambda: [0, 10]}). */
   bounds?: CalibrateOptions['bounds'];
-  /**
-   * COS term-count tolerance on the CPU (default 1e-12, relative to the forward): 2-4x fewer terms
-   * than the engine's 1e-15 default, and still far below any quote's bid/ask in IV.
-   */
-  cosTol?: number;
   log?: Logger;
   progress?: CalibrateOptions['progress'];
 }
@@ -67,7 +62,6 @@ export async function fitModel(model: string, quotes: readonly ReportQuote[], op
   if (isSliceModel(m)) return calibrate(quotes, { model: m, backend: opts.backend, log: opts.log });
   return calibrate(quotes, {
     model: m,
-    createPricer: pricerFactory(m, { log: opts.log, cos: { cpu: { tol: opts.cosTol ?? 1e-12 } } }),
     backend: opts.backend,
     start: opts.start ? { model: opts.start.model, params: insideBounds(m, opts.start.params, opts.bounds) } : undefined,
     route: opts.route,
@@ -77,11 +71,22 @@ export async function fitModel(model: string, quotes: readonly ReportQuote[], op
   });
 }
 
-/** Refits for the bootstrap: LM from the fit's parameters (no global stage: the start is good). */
+/**
+ * Refits for the bootstrap: LM from the fit's parameters (no global stage: the start is good),
+ * every quote set a surface of one calibrateMany batch (the CPU's worker pool, or one WebGPU
+ * dispatch per LM iteration for all of them).
+ */
 export function warmRefit(
   backend: Backend,
   log?: Logger,
   bounds: Record<string, CalibrateOptions['bounds']> = {},
 ): Refit {
-  return (quotes, start) => fitModel(start.model, quotes, { backend, start, route: 'lm', bounds: bounds[start.model], log });
+  return async (sets, start) => {
+    const m = getModel(start.model);
+    const b = bounds[start.model];
+    const params = insideBounds(m, start.params, b);
+    const surfaces = sets.map((quotes, i) => ({ name: `refit ${i + 1}`, quotes, model: m.name, start: { model: m.name, params }, route: 'lm' as const, bounds: b }));
+    const outcomes = await calibrateMany(surfaces, { backend, ...(log ? { log } : {}) });
+    return outcomes.map((o) => (isSurfaceFailure(o) ? new Error(o.error) : o));
+  };
 }

@@ -11,8 +11,11 @@ import type { ModelPricer } from './pricing.js';
 import type { GreekPoint, GreeksSection, ReportQuote, StabilityPoint } from './types.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
-/** Refits the model to `quotes`, starting from `start`; the calibrator in the CLI and demo. */
-export type Refit = (quotes: ReportQuote[], start: FitResult) => Promise<FitResult>;
+/**
+ * Refits the model to each quote set, every one starting from `start` (the CLI's and demo's run
+ * them as one calibrateMany batch); an Error in place of a refit that failed.
+ */
+export type Refit = (sets: ReportQuote[][], start: FitResult) => Promise<Array<FitResult | Error>>;
 
 export interface BootstrapOptions {
   /** Number of refits (default 4). */
@@ -52,16 +55,16 @@ export async function bootstrapStability(
   const t0 = performance.now();
   const runs: GreekPoint[][] = [];
   const failures: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const perturbed = perturbWithinSpread(quotes, rand);
-    try {
-      const r = await refit(perturbed, fit);
-      if (!r.converged) failures.push(`refit ${i + 1}: did not converge${r.message ? ` (${r.message})` : ''}; kept anyway`);
-      runs.push(modelGreeks(pricer, r.params, grid));
-    } catch (e) {
-      failures.push(`refit ${i + 1} failed: ${(e as Error).message}`);
+  const sets = Array.from({ length: n }, () => perturbWithinSpread(quotes, rand));
+  const outcomes = await refit(sets, fit).catch((e: unknown) => sets.map(() => (e instanceof Error ? e : new Error(String(e)))));
+  outcomes.forEach((r, i) => {
+    if (r instanceof Error) {
+      failures.push(`refit ${i + 1} failed: ${r.message}`);
+      return;
     }
-  }
+    if (!r.converged) failures.push(`refit ${i + 1}: did not converge${r.message ? ` (${r.message})` : ''}; kept anyway`);
+    runs.push(modelGreeks(pricer, r.params, grid));
+  });
 
   const peakOf = (f: (p: GreekPoint) => number | null) => {
     const m = new Map<string, number>();

@@ -166,11 +166,12 @@ describe('bootstrap stability', () => {
     if (!('pricer' in p)) throw new Error(p.reason);
     const base = modelGreeks(p.pricer, fit.params, grid);
     const fitted: number[] = [];
-    const boot = await bootstrapStability(fit, quotes, p.pricer, grid, base, async (qs) => {
-      const f = fitBlackFlat(qs);
-      fitted.push(Object.values(f.params)[0]);
-      return f;
-    }, { n: 5, threshold: 0.5 });
+    const boot = await bootstrapStability(fit, quotes, p.pricer, grid, base, async (sets) =>
+      sets.map((qs) => {
+        const f = fitBlackFlat(qs);
+        fitted.push(Object.values(f.params)[0]);
+        return f;
+      }), { n: 5, threshold: 0.5 });
     expect(boot.succeeded).toBe(5);
     for (const v of fitted) expect(Math.abs(v - vol)).toBeLessThan(0.01);
     for (const pt of boot.points) {
@@ -189,14 +190,21 @@ describe('bootstrap stability', () => {
     const p = pricerFor(fit, expiries);
     if (!('pricer' in p)) throw new Error(p.reason);
     const base = modelGreeks(p.pricer, fit.params, grid);
-    let i = 0;
-    const boot = await bootstrapStability(fit, quotes, p.pricer, grid, base, async () => {
-      if (i++ === 0) throw new Error('optimizer exploded');
-      // Vol 0.4 -> 0.8 halves ATM gamma: far beyond a 10 % threshold.
-      return { ...fit, params: Object.fromEntries(Object.keys(fit.params).map((k) => [k, 0.8])) };
-    }, { n: 2, threshold: 0.1 });
+    const boot = await bootstrapStability(fit, quotes, p.pricer, grid, base, async (sets) =>
+      sets.map((_, i) =>
+        i === 0
+          ? new Error('optimizer exploded')
+          : // Vol 0.4 -> 0.8 halves ATM gamma: far beyond a 10 % threshold.
+            { ...fit, params: Object.fromEntries(Object.keys(fit.params).map((k) => [k, 0.8])) },
+      ), { n: 2, threshold: 0.1 });
     expect(boot.succeeded).toBe(1);
-    expect(boot.failures[0]).toMatch(/optimizer exploded/);
+    expect(boot.failures[0]).toMatch(/refit 1 failed: optimizer exploded/);
     expect(boot.points.some((x) => x.unstable)).toBe(true);
+    // A refit call that throws as a whole fails every refit, each with the reason.
+    const none = await bootstrapStability(fit, quotes, p.pricer, grid, base, async () => {
+      throw new Error('pool down');
+    }, { n: 3 });
+    expect(none.succeeded).toBe(0);
+    expect(none.failures).toEqual([1, 2, 3].map((k) => `refit ${k} failed: pool down`));
   });
 });
