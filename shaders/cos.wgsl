@@ -19,7 +19,7 @@
 //!struct LmSeg
 //!bindings
 
-override MODEL: u32;  // 0 heston, 1 bates, 2 merton (src/engines/cos/gpu.ts MODEL_IDS)
+override MODEL: u32;  // 0 heston, 1 bates, 2 merton (each model's kernels.cos, src/models/)
 override WG: u32;     // workgroup size (src/backends/webgpu/kernel.ts WORKGROUP_SIZE)
 const PI: f32 = 3.14159265358979;
 

@@ -8,7 +8,6 @@
 import type { GpuContext } from '../../backends/webgpu/device.js';
 import { GrowableBuffer, WORKGROUP_SIZE, dispatchKernel, getKernel, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import { normalisedBlack } from '../black/normalised.js';
-import { models } from '../../models/index.js';
 import type { Model } from '../../models/types.js';
 import type { QuoteSet } from '../pricer.js';
 import type { ExpiryGroups } from './expiries.js';
@@ -18,14 +17,6 @@ import { cosPlan, type CosOptions } from './plan.js';
 /** f32 cannot resolve |phi| below ~1e-9 of the price anyway; 4095 terms keeps k * head exact. */
 export const COS_F32_DEFAULTS: CosOptions = { L: 14, tol: 1e-9, minTerms: 32, maxTerms: 4095 };
 
-/**
- * The `MODEL` constant of cos.wgsl by model name, for the models of the registry that have one.
- * Kept for compatibility: the kernels take the id from the model itself (`Model.kernels.cos`,
- * `cosKernelId`), so a model with the same id under another name, or a copy of one, needs no entry here.
- */
-export const MODEL_IDS: Record<string, number> = Object.fromEntries(
-  Object.values(models).flatMap((m) => (m.kernels?.cos !== undefined ? [[m.name, m.kernels.cos] as const] : [])),
-);
 export const WG = WORKGROUP_SIZE;
 
 /** x = hi + lo with hi a multiple of 2^-12 (so k * hi is exact in f32 for k < 4096). */
