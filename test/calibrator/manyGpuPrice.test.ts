@@ -112,8 +112,11 @@ describe.skipIf(!hasGpu)('multi-surface price batches on WebGPU', () => {
     const grid = surface(heston, hestonTruth(), 3, 10, 300, 100, 0);
     const quotes = quoteSetOf(grid);
     const groups = groupByExpiry(quotes);
-    const requests: CosPriceRequest[] = [0, 1, 2].map(() => ({ model: heston, quotes, groups, params: sets(hestonTruth(), 4), n: 4 }));
-    // The largest single request's coefficient or record buffer: each fits alone, no two together (same plan count).
+    // The same parameter sets in all three: the same plans, terms and records, so a limit at one
+    // request's size holds each alone and no two together (random sets of different term counts
+    // could pair two small ones).
+    const params = sets(hestonTruth(), 4);
+    const requests: CosPriceRequest[] = [0, 1, 2].map(() => ({ model: heston, quotes, groups, params: params.slice(), n: 4 }));
     const limit = Math.max(
       ...requests.map((q) => {
         const b = prepareCosBatch(q.model, q.quotes, q.groups, q.params, q.n);
