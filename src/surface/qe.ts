@@ -242,41 +242,43 @@ export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope =
   const G01 = H01 * d0 * d1, G02 = H02 * d0 * d2, G12 = H12 * d1 * d2;
   const g0 = h0 * d0, g1 = h1 * d1, g2 = h2 * d2;
   lastActiveSet = NONE;
-  // Unit constraint rows in the scaled space, b_i = A_i D / |A_i D|, and their right-hand sides.
+  // Unit constraint rows in the scaled space, b_i = A_i D / |A_i D|, and their right-hand sides:
+  // rows 0-3 are (0, +-d1, +-d2), rows 4-5 (d0, +-d1, d2), row 6 (-d0, 0, 0).
+  const n03 = 1 / Math.sqrt(d1 * d1 + d2 * d2), n45 = 1 / Math.sqrt(d0 * d0 + d1 * d1 + d2 * d2);
   for (let i = 0; i < NC; i++) {
     const r = A_ROWS[i];
-    const b0 = r[0] * d0, b1 = r[1] * d1, b2 = r[2] * d2;
-    const nr = 1 / Math.sqrt(b0 * b0 + b1 * b1 + b2 * b2);
-    BROW[3 * i] = b0 * nr; BROW[3 * i + 1] = b1 * nr; BROW[3 * i + 2] = b2 * nr;
+    const nr = i < 4 ? n03 : i < 6 ? n45 : 1 / d0;
+    BROW[3 * i] = r[0] * d0 * nr; BROW[3 * i + 1] = r[1] * d1 * nr; BROW[3 * i + 2] = r[2] * d2 * nr;
     BRHS[i] = BETA[i] * nr;
   }
-  // G^-1 from its cofactors when G is well conditioned: then every active set's KKT system is
-  // solved through the p x p Schur complement B G^-1 B^T (p <= 3) from the unconstrained point,
-  // instead of eliminating the (3 + p)-square system (the pivoted elimination stays for nearly
-  // collinear columns).
+  // G^-1 from its cofactors when G is well conditioned (det of the unit-diagonal G > 1e-8): then
+  // every active set's KKT system is solved through the p x p Schur complement B G^-1 B^T (p <= 3)
+  // from the unconstrained point, instead of eliminating the (3 + p)-square system (kept for
+  // nearly collinear columns: at det 1e-12 the explicit inverse misses KKT points, measured).
   const det = 1 + 2 * G01 * G02 * G12 - G01 * G01 - G02 * G02 - G12 * G12;
-  const schur = det > 1e-12;
+  const schur = det > 1e-8;
   if (schur) prepareSchur(G01, G02, G12, det, g0, g1, g2);
-  // The hint (a neighbouring cell's active set) first, then every set in order.
-  for (let t = -2; t < ACTIVE_SETS.length; t++) {
-    const si = t === -2 ? (hint ?? NONE) : t;
-    if (t === -2 ? si === NONE : si === hint) continue;
-    const act = si < 0 ? NO_SET : ACTIVE_SETS[si];
-    if (!(schur ? solveSchur(act) : solveFull(act, G01, G02, G12, g0, g1, g2))) continue;
-    const a = SOL[0] * d0, d = SOL[1] * d1, c = SOL[2] * d2;
-    let feasible = true;
-    for (let i = 0; i < NC; i++) {
-      const r = A_ROWS[i];
-      if (r[0] * a + r[1] * d + r[2] * c - BETA[i] < -feasTol) { feasible = false; break; }
-    }
-    if (!feasible) continue;
-    const f = a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
-    let kkt = true;
-    for (let j = 0; j < act.length; j++) if (SOL[3 + j] < 0) { kkt = false; break; }
-    if (f < bestF) { bestF = f; bestA = a; bestD = d; bestC = c; }
-    if (kkt) {
-      lastActiveSet = si;
-      break; // the global minimiser of the convex QP
+  // The hint (a neighbouring cell's active set) first, then every set in order; by the Schur
+  // complement when G allows, and again by elimination if that found no KKT point (roundoff
+  // near det 1e-8 can push an active constraint past the feasibility tolerance).
+  for (let pass = schur ? 0 : 1; pass < 2 && lastActiveSet === NONE; pass++) {
+    for (let t = -2; t < ACTIVE_SETS.length; t++) {
+      const si = t === -2 ? (hint ?? NONE) : t;
+      if (t === -2 ? si === NONE : si === hint) continue;
+      const act = si < 0 ? NO_SET : ACTIVE_SETS[si];
+      if (!(pass === 0 ? solveSchur(act) : solveFull(act, G01, G02, G12, g0, g1, g2))) continue;
+      const a = SOL[0] * d0, d = SOL[1] * d1, c = SOL[2] * d2;
+      // A x >= beta, row by row (A_ROWS written out).
+      const tol = -feasTol;
+      if (c - d < tol || c + d < tol || L - c - d < tol || L - c + d < tol || a + c - d < tol || a + c + d < tol || aMax - a < tol) continue;
+      const f = a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
+      let kkt = true;
+      for (let j = 0; j < act.length; j++) if (SOL[3 + j] < 0) { kkt = false; break; }
+      if (f < bestF) { bestF = f; bestA = a; bestD = d; bestC = c; }
+      if (kkt) {
+        lastActiveSet = si;
+        break; // the global minimiser of the convex QP
+      }
     }
   }
   if (bestF === Infinity) {
