@@ -22,70 +22,80 @@ export function nelderMead(fn: (x: Float64Array) => number, x0: ArrayLike<number
   const ftol = o.ftol ?? 1e-12;
   const xtol = o.xtol ?? 1e-9;
   let evaluations = 0;
-  const evalAt = (x: Float64Array): number => {
+  // Vertices as rows of one array, kept sorted by f; trial points and the projection in scratch
+  // rows (nothing allocated per step: the objective is a few hundred nanoseconds).
+  const pts = new Float64Array((n + 1) * n);
+  const fs = new Float64Array(n + 1);
+  const c = new Float64Array(n), xr = new Float64Array(n), xe = new Float64Array(n), xc = new Float64Array(n), y = new Float64Array(n);
+  const evalAt = (x: Float64Array, off: number): number => {
     evaluations++;
     let pen = 0;
-    const y = new Float64Array(n);
     for (let j = 0; j < n; j++) {
-      const c = Math.min(o.upper[j], Math.max(o.lower[j], x[j]));
-      const d = (x[j] - c) / o.step[j];
+      const v = Math.min(o.upper[j], Math.max(o.lower[j], x[off + j]));
+      const d = (x[off + j] - v) / o.step[j];
       pen += d * d;
-      y[j] = c;
+      y[j] = v;
     }
     const v = fn(y);
     const base = Number.isFinite(v) ? v : Infinity;
     return pen > 0 ? base + pen * (Math.abs(base) + 1e-12) : base;
   };
-  const pts: Float64Array[] = [];
-  const fs: number[] = [];
-  const start = Float64Array.from(x0);
-  pts.push(start);
-  fs.push(evalAt(start));
-  for (let j = 0; j < n; j++) {
-    const p = Float64Array.from(start);
-    p[j] += p[j] + o.step[j] > o.upper[j] ? -o.step[j] : o.step[j];
-    pts.push(p);
-    fs.push(evalAt(p));
+  for (let j = 0; j < n; j++) pts[j] = x0[j];
+  fs[0] = evalAt(pts, 0);
+  for (let i = 1; i <= n; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) pts[row + j] = x0[j];
+    const j = i - 1;
+    pts[row + j] += x0[j] + o.step[j] > o.upper[j] ? -o.step[j] : o.step[j];
+    fs[i] = evalAt(pts, row);
   }
+  // Stable insertion sort of the vertices by f.
   const order = () => {
-    const idx = fs.map((_, i) => i).sort((a, b) => fs[a] - fs[b]);
-    const P = idx.map((i) => pts[i]);
-    const F = idx.map((i) => fs[i]);
-    for (let i = 0; i <= n; i++) { pts[i] = P[i]; fs[i] = F[i]; }
+    for (let i = 1; i <= n; i++) {
+      for (let k = i; k > 0 && fs[k] < fs[k - 1]; k--) {
+        const t = fs[k]; fs[k] = fs[k - 1]; fs[k - 1] = t;
+        for (let j = 0; j < n; j++) { const u = pts[k * n + j]; pts[k * n + j] = pts[(k - 1) * n + j]; pts[(k - 1) * n + j] = u; }
+      }
+    }
+  };
+  const along = (t: number, into: Float64Array) => {
+    for (let j = 0; j < n; j++) into[j] = c[j] + t * (pts[n * n + j] - c[j]);
+    return into;
+  };
+  const replaceWorst = (x: Float64Array, f: number) => {
+    pts.set(x, n * n);
+    fs[n] = f;
   };
   while (evaluations < maxEv) {
     order();
     const spread = fs[n] - fs[0];
     let extent = 0;
-    for (let i = 1; i <= n; i++) for (let j = 0; j < n; j++) extent = Math.max(extent, Math.abs(pts[i][j] - pts[0][j]) / o.step[j]);
+    for (let i = 1; i <= n; i++) for (let j = 0; j < n; j++) extent = Math.max(extent, Math.abs(pts[i * n + j] - pts[j]) / o.step[j]);
     if (spread <= ftol * (Math.abs(fs[0]) + 1e-300) && extent <= xtol) break;
     if (extent <= 1e-13) break;
-    const c = new Float64Array(n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) c[j] += pts[i][j] / n;
-    const along = (t: number) => Float64Array.from(c, (cj, j) => cj + t * (pts[n][j] - cj));
-    const xr = along(-1);
-    const fr = evalAt(xr);
+    c.fill(0);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) c[j] += pts[i * n + j] / n;
+    const fr = evalAt(along(-1, xr), 0);
     if (fr < fs[0]) {
-      const xe = along(-2);
-      const fe = evalAt(xe);
-      if (fe < fr) { pts[n] = xe; fs[n] = fe; } else { pts[n] = xr; fs[n] = fr; }
+      const fe = evalAt(along(-2, xe), 0);
+      if (fe < fr) replaceWorst(xe, fe); else replaceWorst(xr, fr);
     } else if (fr < fs[n - 1]) {
-      pts[n] = xr; fs[n] = fr;
+      replaceWorst(xr, fr);
     } else {
       const outside = fr < fs[n];
-      const xc = along(outside ? -0.5 : 0.5);
-      const fc = evalAt(xc);
+      const fc = evalAt(along(outside ? -0.5 : 0.5, xc), 0);
       if (fc < (outside ? fr : fs[n])) {
-        pts[n] = xc; fs[n] = fc;
+        replaceWorst(xc, fc);
       } else {
         for (let i = 1; i <= n; i++) {
-          pts[i] = Float64Array.from(pts[i], (v, j) => pts[0][j] + 0.5 * (v - pts[0][j]));
-          fs[i] = evalAt(pts[i]);
+          for (let j = 0; j < n; j++) pts[i * n + j] = pts[j] + 0.5 * (pts[i * n + j] - pts[j]);
+          fs[i] = evalAt(pts, i * n);
         }
       }
     }
   }
   order();
-  const x = Float64Array.from(pts[0], (v, j) => Math.min(o.upper[j], Math.max(o.lower[j], v)));
+  const x = new Float64Array(n);
+  for (let j = 0; j < n; j++) x[j] = Math.min(o.upper[j], Math.max(o.lower[j], pts[j]));
   return { x, f: fs[0], evaluations };
 }

@@ -23,7 +23,8 @@
  * The reduced objective V(m, sigma) = min over (a, d, c) is then searched over (m, sigma):
  * `evaluateGridBatch` evaluates a grid for MANY slices at once from one flat layout, the f64 CPU
  * twin of shaders/svi_grid.wgsl (gpuGrid.ts): per (slice, m) row, its sigma cells in turn, each a
- * loop over the slice's quotes accumulating 10 weighted sums, then `solveInner` warm-started from
+ * loop over the slice's quotes accumulating the 3 sigma-dependent weighted sums (the other 6 once per
+ * row), then `solveInner` warm-started from
  * the previous cell's active set.
  */
 
@@ -119,6 +120,105 @@ function solveAugmented(n: number): boolean {
   return true;
 }
 
+// Unit constraint rows (7 x 3) and right-hand sides of the current solveInner call.
+const BROW = new Float64Array(3 * NC);
+const BRHS = new Float64Array(NC);
+// G^-1 (symmetric, 6 entries), the unconstrained point u0 = G^-1 g, and per row G^-1 b_i and b_i . u0.
+const GI = new Float64Array(6);
+const U0 = new Float64Array(3);
+const GB = new Float64Array(3 * NC);
+const BU0 = new Float64Array(NC);
+const SCH = new Float64Array(9);
+const RHS = new Float64Array(3);
+
+function prepareSchur(p: number, q: number, r: number, det: number, g0: number, g1: number, g2: number): void {
+  const inv = 1 / det;
+  const i00 = (1 - r * r) * inv, i01 = (q * r - p) * inv, i02 = (p * r - q) * inv;
+  const i11 = (1 - q * q) * inv, i12 = (p * q - r) * inv, i22 = (1 - p * p) * inv;
+  GI[0] = i00; GI[1] = i01; GI[2] = i02; GI[3] = i11; GI[4] = i12; GI[5] = i22;
+  U0[0] = i00 * g0 + i01 * g1 + i02 * g2;
+  U0[1] = i01 * g0 + i11 * g1 + i12 * g2;
+  U0[2] = i02 * g0 + i12 * g1 + i22 * g2;
+  for (let i = 0; i < NC; i++) {
+    const b0 = BROW[3 * i], b1 = BROW[3 * i + 1], b2 = BROW[3 * i + 2];
+    GB[3 * i] = i00 * b0 + i01 * b1 + i02 * b2;
+    GB[3 * i + 1] = i01 * b0 + i11 * b1 + i12 * b2;
+    GB[3 * i + 2] = i02 * b0 + i12 * b1 + i22 * b2;
+    BU0[i] = b0 * U0[0] + b1 * U0[1] + b2 * U0[2];
+  }
+}
+
+/**
+ * KKT point of active set `act` into SOL (u, then the multipliers) by the Schur complement:
+ * G u - B^T lambda = g, B u = beta  =>  (B G^-1 B^T) lambda = beta - B u0, u = u0 + G^-1 B^T lambda.
+ * false when the set's rows are dependent (the complement is singular).
+ */
+function solveSchur(act: readonly number[]): boolean {
+  const p = act.length;
+  for (let j = 0; j < p; j++) {
+    const rj = act[j];
+    RHS[j] = BRHS[rj] - BU0[rj];
+    for (let l = 0; l <= j; l++) {
+      const rl = act[l];
+      const v = BROW[3 * rj] * GB[3 * rl] + BROW[3 * rj + 1] * GB[3 * rl + 1] + BROW[3 * rj + 2] * GB[3 * rl + 2];
+      SCH[3 * j + l] = v;
+      SCH[3 * l + j] = v;
+    }
+  }
+  // Cholesky of the p x p complement (positive definite when the rows are independent).
+  let dmax = 0;
+  for (let j = 0; j < p; j++) dmax = Math.max(dmax, SCH[4 * j]);
+  for (let j = 0; j < p; j++) {
+    let dj = SCH[4 * j];
+    for (let l = 0; l < j; l++) dj -= SCH[3 * j + l] * SCH[3 * j + l];
+    if (!(dj > 1e-10 * dmax)) return false;
+    dj = Math.sqrt(dj);
+    SCH[4 * j] = dj;
+    for (let i = j + 1; i < p; i++) {
+      let v = SCH[3 * i + j];
+      for (let l = 0; l < j; l++) v -= SCH[3 * i + l] * SCH[3 * j + l];
+      SCH[3 * i + j] = v / dj;
+    }
+  }
+  for (let i = 0; i < p; i++) {
+    let v = RHS[i];
+    for (let l = 0; l < i; l++) v -= SCH[3 * i + l] * RHS[l];
+    RHS[i] = v / SCH[4 * i];
+  }
+  for (let i = p - 1; i >= 0; i--) {
+    let v = RHS[i];
+    for (let l = i + 1; l < p; l++) v -= SCH[3 * l + i] * RHS[l];
+    RHS[i] = v / SCH[4 * i];
+  }
+  let u0 = U0[0], u1 = U0[1], u2 = U0[2];
+  for (let j = 0; j < p; j++) {
+    const rj = act[j], lam = RHS[j];
+    u0 += lam * GB[3 * rj]; u1 += lam * GB[3 * rj + 1]; u2 += lam * GB[3 * rj + 2];
+    SOL[3 + j] = lam;
+  }
+  SOL[0] = u0; SOL[1] = u1; SOL[2] = u2;
+  return true;
+}
+
+/** KKT point of active set `act` into SOL by pivoted elimination of the full (3 + p) system. */
+function solveFull(act: readonly number[], G01: number, G02: number, G12: number, g0: number, g1: number, g2: number): boolean {
+  const n = 3 + act.length;
+  const w = n + 1;
+  M.fill(0, 0, n * w);
+  // [G  -B_S^T; B_S  0] [u; lambda] = [g; beta_S / |row|].
+  M[0] = 1; M[1] = G01; M[2] = G02; M[n] = g0;
+  M[w] = G01; M[w + 1] = 1; M[w + 2] = G12; M[w + n] = g1;
+  M[2 * w] = G02; M[2 * w + 1] = G12; M[2 * w + 2] = 1; M[2 * w + n] = g2;
+  for (let j = 0; j < act.length; j++) {
+    const i = act[j];
+    const u0 = BROW[3 * i], u1 = BROW[3 * i + 1], u2 = BROW[3 * i + 2];
+    M[3 + j] = -u0; M[w + 3 + j] = -u1; M[2 * w + 3 + j] = -u2;
+    M[(3 + j) * w] = u0; M[(3 + j) * w + 1] = u1; M[(3 + j) * w + 2] = u2;
+    M[(3 + j) * w + n] = BRHS[i];
+  }
+  return solveAugmented(n);
+}
+
 /**
  * The exact minimiser of sum w_i (a + d y_i + c z_i - W_i)^2 over the constraint polytope.
  * `maxSlope` is Lee's bound L on the wing slopes of w (2; Infinity drops it). `hint`: an active
@@ -139,45 +239,46 @@ export function solveInner(S: InnerSums, sigma: number, aMax: number, maxSlope =
   // Jacobi scaling x = D u (unit diagonal of H) and unit-norm constraint rows keep the KKT
   // matrices well conditioned whatever the units of y (sigma can be 1e-3 of the k range).
   const d0 = 1 / Math.sqrt(H00), d1 = 1 / Math.sqrt(H11), d2 = 1 / Math.sqrt(H22);
-  const G00 = 1, G01 = H01 * d0 * d1, G02 = H02 * d0 * d2, G11 = 1, G12 = H12 * d1 * d2, G22 = 1;
+  const G01 = H01 * d0 * d1, G02 = H02 * d0 * d2, G12 = H12 * d1 * d2;
   const g0 = h0 * d0, g1 = h1 * d1, g2 = h2 * d2;
   lastActiveSet = NONE;
-  // The hint (a neighbouring cell's active set) first, then every set in order.
-  for (let t = -2; t < ACTIVE_SETS.length; t++) {
-    const si = t === -2 ? (hint ?? NONE) : t;
-    if (t === -2 ? si === NONE : si === hint) continue;
-    const act = si < 0 ? NO_SET : ACTIVE_SETS[si];
-    const n = 3 + act.length;
-    const w = n + 1;
-    M.fill(0, 0, n * w);
-    // [G  -B_S^T; B_S  0] [u; lambda] = [g; beta_S / |row|],  B = A D with unit rows.
-    M[0] = G00; M[1] = G01; M[2] = G02; M[n] = g0;
-    M[w] = G01; M[w + 1] = G11; M[w + 2] = G12; M[w + n] = g1;
-    M[2 * w] = G02; M[2 * w + 1] = G12; M[2 * w + 2] = G22; M[2 * w + n] = g2;
-    for (let j = 0; j < act.length; j++) {
-      const r = A_ROWS[act[j]];
-      const b0 = r[0] * d0, b1 = r[1] * d1, b2 = r[2] * d2;
-      const nr = 1 / Math.sqrt(b0 * b0 + b1 * b1 + b2 * b2);
-      const u0 = b0 * nr, u1 = b1 * nr, u2 = b2 * nr;
-      M[3 + j] = -u0; M[w + 3 + j] = -u1; M[2 * w + 3 + j] = -u2;
-      M[(3 + j) * w] = u0; M[(3 + j) * w + 1] = u1; M[(3 + j) * w + 2] = u2;
-      M[(3 + j) * w + n] = BETA[act[j]] * nr;
-    }
-    if (!solveAugmented(n)) continue;
-    const a = SOL[0] * d0, d = SOL[1] * d1, c = SOL[2] * d2;
-    let feasible = true;
-    for (let i = 0; i < NC; i++) {
-      const r = A_ROWS[i];
-      if (r[0] * a + r[1] * d + r[2] * c - BETA[i] < -feasTol) { feasible = false; break; }
-    }
-    if (!feasible) continue;
-    const f = a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
-    let kkt = true;
-    for (let j = 0; j < act.length; j++) if (SOL[3 + j] < 0) { kkt = false; break; }
-    if (f < bestF) { bestF = f; bestA = a; bestD = d; bestC = c; }
-    if (kkt) {
-      lastActiveSet = si;
-      break; // the global minimiser of the convex QP
+  // Unit constraint rows in the scaled space, b_i = A_i D / |A_i D|, and their right-hand sides:
+  // rows 0-3 are (0, +-d1, +-d2), rows 4-5 (d0, +-d1, d2), row 6 (-d0, 0, 0).
+  const n03 = 1 / Math.sqrt(d1 * d1 + d2 * d2), n45 = 1 / Math.sqrt(d0 * d0 + d1 * d1 + d2 * d2);
+  for (let i = 0; i < NC; i++) {
+    const r = A_ROWS[i];
+    const nr = i < 4 ? n03 : i < 6 ? n45 : 1 / d0;
+    BROW[3 * i] = r[0] * d0 * nr; BROW[3 * i + 1] = r[1] * d1 * nr; BROW[3 * i + 2] = r[2] * d2 * nr;
+    BRHS[i] = BETA[i] * nr;
+  }
+  // G^-1 from its cofactors when G is well conditioned (det of the unit-diagonal G > 1e-8): then
+  // every active set's KKT system is solved through the p x p Schur complement B G^-1 B^T (p <= 3)
+  // from the unconstrained point, instead of eliminating the (3 + p)-square system (kept for
+  // nearly collinear columns: at det 1e-12 the explicit inverse misses KKT points, measured).
+  const det = 1 + 2 * G01 * G02 * G12 - G01 * G01 - G02 * G02 - G12 * G12;
+  const schur = det > 1e-8;
+  if (schur) prepareSchur(G01, G02, G12, det, g0, g1, g2);
+  // The hint (a neighbouring cell's active set) first, then every set in order; by the Schur
+  // complement when G allows, and again by elimination if that found no KKT point (roundoff
+  // near det 1e-8 can push an active constraint past the feasibility tolerance).
+  for (let pass = schur ? 0 : 1; pass < 2 && lastActiveSet === NONE; pass++) {
+    for (let t = -2; t < ACTIVE_SETS.length; t++) {
+      const si = t === -2 ? (hint ?? NONE) : t;
+      if (t === -2 ? si === NONE : si === hint) continue;
+      const act = si < 0 ? NO_SET : ACTIVE_SETS[si];
+      if (!(pass === 0 ? solveSchur(act) : solveFull(act, G01, G02, G12, g0, g1, g2))) continue;
+      const a = SOL[0] * d0, d = SOL[1] * d1, c = SOL[2] * d2;
+      // A x >= beta, row by row (A_ROWS written out).
+      const tol = -feasTol;
+      if (c - d < tol || c + d < tol || L - c - d < tol || L - c + d < tol || a + c - d < tol || a + c + d < tol || aMax - a < tol) continue;
+      const f = a * (H00 * a + 2 * H01 * d + 2 * H02 * c) + d * (H11 * d + 2 * H12 * c) + c * H22 * c - 2 * (h0 * a + h1 * d + h2 * c) + S.sWW;
+      let kkt = true;
+      for (let j = 0; j < act.length; j++) if (SOL[3 + j] < 0) { kkt = false; break; }
+      if (f < bestF) { bestF = f; bestA = a; bestD = d; bestC = c; }
+      if (kkt) {
+        lastActiveSet = si;
+        break; // the global minimiser of the convex QP
+      }
     }
   }
   if (bestF === Infinity) {
@@ -232,6 +333,49 @@ export interface GridResult {
 const sums: InnerSums = { s1: 0, sy: 0, sz: 0, syy: 0, syz: 0, szz: 0, sW: 0, syW: 0, szW: 0, sWW: 0 };
 const sol: InnerSolution = { f: 0, a: 0, d: 0, c: 0 };
 
+/**
+ * The sums that do not depend on sigma, at m: with D = k - m, y = D / sigma, sum w y = (sum w D) /
+ * sigma and likewise for y^2 and y W, so a grid row (one m, many sigma) computes them once.
+ */
+interface RowMoments {
+  s1: number;
+  sD: number;
+  sDD: number;
+  sW: number;
+  sDW: number;
+  sWW: number;
+}
+const row: RowMoments = { s1: 0, sD: 0, sDD: 0, sW: 0, sDW: 0, sWW: 0 };
+
+function rowMoments(k: Float64Array, w: Float64Array, weight: Float64Array, lo: number, hi: number, m: number, into: RowMoments): void {
+  let s1 = 0, sD = 0, sDD = 0, sW = 0, sDW = 0, sWW = 0;
+  for (let q = lo; q < hi; q++) {
+    const wt = weight[q];
+    const D = k[q] - m;
+    const W = w[q];
+    s1 += wt; sD += wt * D; sDD += wt * D * D;
+    sW += wt * W; sDW += wt * D * W; sWW += wt * W * W;
+  }
+  into.s1 = s1; into.sD = sD; into.sDD = sDD; into.sW = sW; into.sDW = sDW; into.sWW = sWW;
+}
+
+/** The cell's sums from its row's moments and one pass for the z = sqrt(y^2 + 1) terms. */
+function cellSums(k: Float64Array, w: Float64Array, weight: Float64Array, lo: number, hi: number, m: number, sigma: number, R: RowMoments, into: InnerSums): InnerSums {
+  let sz = 0, syz = 0, szW = 0;
+  const inv = 1 / sigma;
+  for (let q = lo; q < hi; q++) {
+    const wt = weight[q];
+    const y = (k[q] - m) * inv;
+    const wz = wt * Math.sqrt(y * y + 1);
+    sz += wz; syz += wz * y; szW += wz * w[q];
+  }
+  const syy = R.sDD * inv * inv;
+  into.s1 = R.s1; into.sy = R.sD * inv; into.sz = sz;
+  into.syy = syy; into.syz = syz; into.szz = syy + R.s1;
+  into.sW = R.sW; into.syW = R.sDW * inv; into.szW = szW; into.sWW = R.sWW;
+  return into;
+}
+
 /** Accumulates the sums of quotes [lo, hi) of the arrays at (m, sigma) into `into`. */
 export function accumulateSums(
   k: Float64Array,
@@ -243,20 +387,8 @@ export function accumulateSums(
   sigma: number,
   into: InnerSums = sums,
 ): InnerSums {
-  let s1 = 0, sy = 0, sz = 0, syy = 0, syz = 0, szz = 0, sW = 0, syW = 0, szW = 0, sWW = 0;
-  const inv = 1 / sigma;
-  for (let q = lo; q < hi; q++) {
-    const wt = weight[q];
-    const y = (k[q] - m) * inv;
-    const z = Math.sqrt(y * y + 1);
-    const W = w[q];
-    s1 += wt; sy += wt * y; sz += wt * z;
-    syy += wt * y * y; syz += wt * y * z; szz += wt * (y * y + 1);
-    sW += wt * W; syW += wt * y * W; szW += wt * z * W; sWW += wt * W * W;
-  }
-  into.s1 = s1; into.sy = sy; into.sz = sz; into.syy = syy; into.syz = syz; into.szz = szz;
-  into.sW = sW; into.syW = syW; into.szW = szW; into.sWW = sWW;
-  return into;
+  rowMoments(k, w, weight, lo, hi, m, row);
+  return cellSums(k, w, weight, lo, hi, m, sigma, row, into);
 }
 
 /** V(m, sigma) and its (a, d, c) for quotes [lo, hi) of a batch; `hint` as in solveInner. */
@@ -287,10 +419,11 @@ export function evaluateGridBatch(batch: SliceBatch, grid: GridSpec, out?: GridR
     for (let i = 0; i < nm; i++) {
       const m = grid.m[s * nm + i];
       let hint = NONE;
+      rowMoments(batch.k, batch.w, batch.weight, lo, hi, m, row);
       for (let j = 0; j < ns; j++) {
         const sigma = grid.sigma[s * ns + j];
         const cell = (s * nm + i) * ns + j;
-        accumulateSums(batch.k, batch.w, batch.weight, lo, hi, m, sigma, sums);
+        cellSums(batch.k, batch.w, batch.weight, lo, hi, m, sigma, row, sums);
         solveInner(sums, sigma, batch.aMax[s], L, sol, hint);
         hint = lastActiveSet;
         res.f[cell] = sol.f;

@@ -7,8 +7,11 @@
  *    (`evaluateGridBatch`, the CPU twin of the planned WebGPU kernel): m over the quoted k range
  *    widened by its width each side, sigma log-spaced from range/200 to 4 max(range, 0.05).
  * 2. Several starts per slice: the best grid cells that are local minima of the grid, each
- *    refined by Nelder-Mead in (m, ln sigma) on the exact reduced objective V(m, sigma).
- * 3. Polish: LM (lmBox.ts) on all five parameters against exact IV residuals
+ *    refined by Nelder-Mead in (m, ln sigma) on the exact reduced objective V(m, sigma), to a
+ *    start's precision (V within 1e-9 relatively, the simplex within 1e-4 of a grid step, 120
+ *    evaluations at most); runs ending at the same point (1 % of a grid step) count once.
+ * 3. Polish: LM (`polishSlice`, lmBox's projected LM specialised to 5 parameters with an analytic
+ *    Jacobian) on all five parameters against exact IV residuals
  *    sqrt(weight_i) (sqrt(w(k_i)/T) - iv_i); the minimum variance stays >= 0 and Lee's bound
  *    b (1 + |rho|) <= 2 holds (trial points outside are rejected). The best start wins.
  * 4. With `arbitrageFree` (and when step 3 left a violation on the check grid): one joint LM
@@ -154,6 +157,8 @@ export function sliceRmse(p: SviRaw, s: SliceData): number {
 export interface PolishOptions {
   maxSlope?: number;
   maxIterations?: number;
+  /** Stop when an accepted step lowers the objective by less than this, relatively (default 1e-10). */
+  ftol?: number;
 }
 
 /** Box of one slice's (a, b, rho, m, sigma) in the polish. */
@@ -187,25 +192,147 @@ function dataRows(p: SviRaw, s: SliceData, sw: Float64Array, r: Float64Array, o:
   return true;
 }
 
-/** LM polish of one slice from `start` on exact IV residuals; trials breaking Lee or min variance >= 0 are rejected. */
+// polishSlice's normal equations at the current and the trial point (5 x 5, row-major) and the
+// damped system: module scratch, as polishSlice never re-enters (allocation would cost as much as
+// an iteration).
+const P_A = new Float64Array(25), P_AT = new Float64Array(25), P_M = new Float64Array(25);
+const P_G = new Float64Array(5), P_GT = new Float64Array(5), P_S = new Float64Array(5);
+const P_X = new Float64Array(5), P_XT = new Float64Array(5), P_J = new Float64Array(5);
+const P_FREE = new Int32Array(5);
+
+/**
+ * sum weight_i (iv_i(x) - iv_mkt_i)^2 and, into A and g, J^T J and J^T r of the residuals
+ * sqrt(weight_i) (sqrt(w(k_i)/T) - iv_i), with the analytic Jacobian
+ * d iv / d theta = (d w / d theta) / (2 sqrt(w T)). Infinity where x breaks Lee or min w >= 0, or
+ * some w <= 0.
+ */
+function polishNormal(s: SliceData, x: Float64Array, L: number, A: Float64Array, g: Float64Array): number {
+  const a = x[0], b = x[1], rho = x[2], m = x[3], sigma = x[4];
+  if (!(b * (1 + Math.abs(rho)) <= L && a + b * sigma * Math.sqrt(1 - rho * rho) >= 0)) return Infinity;
+  A.fill(0);
+  g.fill(0);
+  let f = 0;
+  for (let i = 0; i < s.k.length; i++) {
+    const d = s.k[i] - m;
+    const R = Math.sqrt(d * d + sigma * sigma);
+    const w = a + b * (rho * d + R);
+    if (!(w > 0)) return Infinity;
+    const sw = Math.sqrt(s.weight[i]);
+    const sq = Math.sqrt(w / s.T);
+    const r = sw * (sq - s.iv[i]);
+    f += r * r;
+    const q = sw / (2 * sq * s.T);
+    P_J[0] = q; P_J[1] = q * (rho * d + R); P_J[2] = q * b * d; P_J[3] = -q * b * (rho + d / R); P_J[4] = (q * b * sigma) / R;
+    for (let u = 0; u < 5; u++) {
+      const ju = P_J[u];
+      g[u] += ju * r;
+      for (let v = u; v < 5; v++) A[5 * u + v] += ju * P_J[v];
+    }
+  }
+  for (let u = 1; u < 5; u++) for (let v = 0; v < u; v++) A[5 * u + v] = A[5 * v + u];
+  return f;
+}
+
+/** Solves the nf x nf system in P_M (row-major, stride nf) for the right-hand side in P_S by Cholesky; false if not positive definite. */
+function cholesky5(nf: number): boolean {
+  const M = P_M, y = P_S;
+  for (let j = 0; j < nf; j++) {
+    let d = M[j * nf + j];
+    for (let l = 0; l < j; l++) d -= M[j * nf + l] * M[j * nf + l];
+    if (!(d > 0)) return false;
+    d = Math.sqrt(d);
+    M[j * nf + j] = d;
+    for (let i = j + 1; i < nf; i++) {
+      let v = M[i * nf + j];
+      for (let l = 0; l < j; l++) v -= M[i * nf + l] * M[j * nf + l];
+      M[i * nf + j] = v / d;
+    }
+  }
+  for (let i = 0; i < nf; i++) {
+    let v = y[i];
+    for (let l = 0; l < i; l++) v -= M[i * nf + l] * y[l];
+    y[i] = v / M[i * nf + i];
+  }
+  for (let i = nf - 1; i >= 0; i--) {
+    let v = y[i];
+    for (let l = i + 1; l < nf; l++) v -= M[l * nf + i] * y[l];
+    y[i] = v / M[i * nf + i];
+  }
+  return true;
+}
+
+/**
+ * LM polish of one slice from `start` on exact IV residuals: the projected, box-bounded LM of
+ * lmBox.ts (free set, Nielsen damping, trials breaking Lee or min variance >= 0 rejected),
+ * specialised to the 5 raw parameters: residuals, the analytic Jacobian and J^T J in one pass
+ * over the quotes, nothing allocated per iteration. Stops when an accepted step lowers the
+ * objective by less than `ftol` (1e-10) relatively, actual and predicted, when the projected
+ * gradient vanishes, or when the damping passes 1e16 (the best point at f64 precision).
+ */
 export function polishSlice(s: SliceData, start: SviRaw, o: PolishOptions = {}): { params: SviRaw; objective: number; sse: number } {
   const L = o.maxSlope ?? 2;
-  const n = s.k.length;
-  const sw = Float64Array.from(s.weight, Math.sqrt);
-  const wScale = s.w.reduce((a, b) => a + b, 0) / n;
+  const maxIt = o.maxIterations ?? 200;
+  const ftol = o.ftol ?? 1e-10;
   const bx = polishBounds(s, L);
-  const residuals = (x: Float64Array): Float64Array => {
-    const r = new Float64Array(n);
-    const p = sviFromArray(x);
-    if (!admissible(p, L) || !dataRows(p, s, sw, r, 0)) r.fill(NaN);
-    return r;
-  };
-  const x0 = Float64Array.of(start.a, start.b, start.rho, start.m, start.sigma);
-  nudge(x0, L);
-  const typical = Float64Array.of(Math.max(wScale, 1e-4), 0.01, 0.1, 0.01, 0.01);
-  const res = lmBox({ n: 5, lower: Float64Array.from(bx.lower), upper: Float64Array.from(bx.upper), residuals, typical }, x0, { maxIterations: o.maxIterations ?? 200 });
-  const params = sviFromArray(res.x);
-  return { params, objective: res.f, sse: ivSse(params, s) };
+  const x = P_X, xt = P_XT;
+  x[0] = start.a; x[1] = start.b; x[2] = start.rho; x[3] = start.m; x[4] = start.sigma;
+  nudge(x, L);
+  // The box holds the start: clipping a quasi-explicit solution (a < -10 at a wide sigma) would
+  // move it far from its fit.
+  for (let j = 0; j < 5; j++) { bx.lower[j] = Math.min(bx.lower[j], x[j]); bx.upper[j] = Math.max(bx.upper[j], x[j]); }
+  let f = polishNormal(s, x, L, P_A, P_G);
+  let lambda = 1e-3, nu = 2;
+  for (let it = 0; it < maxIt && Number.isFinite(f); it++) {
+    // Free set: not on a bound with the gradient pushing outwards; stop when the projected gradient vanishes.
+    let nf = 0, cosMax = 0;
+    for (let j = 0; j < 5; j++) {
+      if ((x[j] <= bx.lower[j] && P_G[j] > 0) || (x[j] >= bx.upper[j] && P_G[j] < 0)) continue;
+      P_FREE[nf++] = j;
+      const d = Math.sqrt(P_A[6 * j] * f);
+      if (d > 0) cosMax = Math.max(cosMax, Math.abs(P_G[j]) / d);
+    }
+    if (nf === 0 || cosMax <= 1e-12) break;
+    let accepted = false;
+    while (!accepted && lambda <= 1e16) {
+      for (let u = 0; u < nf; u++) {
+        const ju = P_FREE[u];
+        for (let v = 0; v < nf; v++) P_M[u * nf + v] = P_A[5 * ju + P_FREE[v]];
+        P_M[u * nf + u] += lambda * Math.max(P_A[6 * ju], 1e-30);
+        P_S[u] = -P_G[ju];
+      }
+      if (!cholesky5(nf)) { lambda *= nu; nu *= 2; continue; }
+      xt.set(x);
+      for (let u = 0; u < nf; u++) { const j = P_FREE[u]; xt[j] = Math.min(bx.upper[j], Math.max(bx.lower[j], x[j] + P_S[u])); }
+      // Predicted decrease of the projected step st = xt - x: -(2 g.st + st.A.st).
+      let gs = 0, sAs = 0, sn = 0, xn = 0;
+      for (let u = 0; u < 5; u++) {
+        const su = xt[u] - x[u];
+        xn += x[u] * x[u];
+        if (su === 0) continue;
+        gs += P_G[u] * su;
+        sn += su * su;
+        for (let v = 0; v < 5; v++) sAs += su * P_A[5 * u + v] * (xt[v] - x[v]);
+      }
+      if (sn === 0) return polishResult(s, x, f);
+      const pred = -2 * gs - sAs;
+      const ft = polishNormal(s, xt, L, P_AT, P_GT);
+      const ratio = Number.isFinite(ft) && pred > 0 ? (f - ft) / pred : -1;
+      if (!(ratio > 1e-4)) { lambda *= nu; nu *= 2; continue; }
+      accepted = true;
+      const fPrev = f;
+      x.set(xt); P_A.set(P_AT); P_G.set(P_GT); f = ft;
+      lambda *= Math.max(1 / 3, 1 - (2 * ratio - 1) ** 3);
+      nu = 2;
+      if ((fPrev - f <= ftol * fPrev && pred <= ftol * fPrev) || Math.sqrt(sn) <= 1e-14 * (Math.sqrt(xn) + 1e-14)) return polishResult(s, x, f);
+    }
+    if (!accepted) break; // damping above 1e16: the best point reachable at f64 precision
+  }
+  return polishResult(s, x, f);
+}
+
+function polishResult(s: SliceData, x: Float64Array, f: number): { params: SviRaw; objective: number; sse: number } {
+  const params = sviFromArray(x);
+  return { params, objective: f, sse: ivSse(params, s) };
 }
 
 const G_MARGIN = 1e-4;
@@ -416,6 +543,7 @@ export function fitSviSlices(slices: readonly SliceData[], o: SviFitOptions = {}
   full.forEach(({ s, i }, b) => {
     const box = sliceBox(s);
     const cands: SviRaw[] = [];
+    const ends: Array<[number, number]> = [];
     const cells = gridStarts(G.f, b, nm, ns, starts);
     for (const [ci, cj] of cells) {
       const m0 = grid.m[b * nm + ci];
@@ -433,10 +561,14 @@ export function fitSviSlices(slices: readonly SliceData[], o: SviFitOptions = {}
         step: [stepM, stepS],
         lower: [box.mLo, Math.log(box.sLo) - Math.log(10)],
         upper: [box.mHi, Math.log(box.sHi) + Math.log(2)],
-        maxEvaluations: 300,
-        ftol: 1e-13,
-        xtol: 1e-7,
+        // A start for the polish, not the answer: the LM on exact residuals finishes the job.
+        maxEvaluations: 120,
+        ftol: 1e-9,
+        xtol: 1e-4,
       });
+      // Runs from neighbouring cells often end in the same valley: polish each end point once.
+      if (ends.some(([m, ls]) => Math.abs(m - r.x[0]) <= 0.01 * stepM && Math.abs(ls - r.x[1]) <= 0.01 * stepS)) continue;
+      ends.push([r.x[0], r.x[1]]);
       const sigma = Math.exp(r.x[1]);
       cands.push(innerToRaw(innerAt(batch, b, r.x[0], sigma), r.x[0], sigma));
     }
