@@ -54,9 +54,22 @@ export async function webgpuColumns(gpu: GpuContext, c: WebgpuCase): Promise<{ c
     webgpu_rmse_max: Math.max(...ok.map((f) => f.rmse_iv ?? Infinity)),
     webgpu_cpu_rmse_max: Math.max(...c.cpu.map((f) => f.rmse_iv ?? Infinity)),
     webgpu_recovered: c.truth ? `${fits.filter((f, i) => f && maxRel(f.params, c.truth![i]) < 1e-3).length}/${n}` : undefined,
+    webgpu_not_equal: mismatches(c, fits, vsCpu),
     webgpu_dispatches: dispatches?.replace(/^calibrateMany: /, ''),
     webgpu_device: gpu.software ? `${gpu.adapterDescription} (software: correctness, not speed)` : gpu.adapterDescription,
     webgpu_load: load,
   };
   return { cols, fits };
+}
+
+/** The surfaces whose WebGPU fit is not their CPU fit: name, both routes and RMSEs, the difference (or the failure). */
+function mismatches(c: WebgpuCase, fits: Array<CalibrationResult | undefined>, vsCpu: number[]): string {
+  const out = c.surfaces.flatMap((s, i) => {
+    if (vsCpu[i] <= F32_FLOOR) return [];
+    const f = fits[i];
+    const cpu = c.cpu[i];
+    if (!f) return [`${s.name} (failed)`];
+    return [`${s.name} (webgpu ${f.route.name}, rmse ${(f.rmse_iv ?? NaN).toExponential(1)}; cpu ${cpu.route.name}, rmse ${(cpu.rmse_iv ?? NaN).toExponential(1)}; rel diff ${vsCpu[i].toExponential(1)})`];
+  });
+  return out.join('; ') || 'none';
 }
