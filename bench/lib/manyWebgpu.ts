@@ -53,6 +53,8 @@ export async function webgpuColumns(gpu: GpuContext, c: WebgpuCase): Promise<{ c
     webgpu_vs_cpu_max_rel: Math.max(...vsCpu),
     webgpu_rmse_max: Math.max(...ok.map((f) => f.rmse_iv ?? Infinity)),
     webgpu_cpu_rmse_max: Math.max(...c.cpu.map((f) => f.rmse_iv ?? Infinity)),
+    // Where the objective is flat (real data) equal fits can differ in parameters beyond F32_FLOOR: the RMSE says whether they fit as well.
+    webgpu_rmse_excess_max: Math.max(...fits.map((f, i) => (f ? (f.rmse_iv ?? Infinity) - (c.cpu[i].rmse_iv ?? Infinity) : Infinity))),
     webgpu_recovered: c.truth ? `${fits.filter((f, i) => f && maxRel(f.params, c.truth![i]) < 1e-3).length}/${n}` : undefined,
     webgpu_not_equal: mismatches(c, fits, vsCpu),
     webgpu_dispatches: dispatches?.replace(/^calibrateMany: /, ''),
