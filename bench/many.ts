@@ -77,7 +77,7 @@ interface Family {
 // SwiftShader on this shared 2-core machine takes 4-17 s per Heston surface and 2 minutes or
 // more per Bates surface (its LM takes about 400 stencils).
 const HESTON: Family = { model: heston, seed: SEED, start: QL_START, qlMax: 100, softwareGpuMax: 10, softwareGpuRows: 1000 };
-const BATES: Family = { model: bates, seed: SEED + 1, start: { ...QL_START, lambda: 0.5, muJ: -0.1, sigmaJ: 0.1 }, qlMax: 100, softwareGpuMax: 1, softwareGpuRows: 1 };
+const BATES: Family = { model: bates, seed: SEED + 1, start: { ...QL_START, lambda: 0.5, muJ: -0.1, sigmaJ: 0.1 }, qlMax: 100, softwareGpuMax: 10, softwareGpuRows: 10 };
 
 interface Spec {
   name: string;
