@@ -341,11 +341,11 @@ async function familyRows(f: Family, sizes: number[], ctx: RunContext): Promise<
   return rows;
 }
 
-/** A row from this run's columns, keeping the last recorded CPU or WebGPU columns where this run has none. */
+/** A row from this run's columns, keeping the last recorded CPU or WebGPU columns where this run has none (CPU columns first). */
 function mergeRow(name: string, cpu: Record<string, unknown> | undefined, gpu: Record<string, unknown> | undefined): BenchRow {
-  const last = lastRecorded(name) ?? { name };
-  const kept = Object.entries(last).filter(([k]) => !['section', 'machine', 'date'].includes(k) && (k.startsWith('webgpu_') ? !gpu : !cpu));
-  return { name, ...Object.fromEntries(kept), ...(cpu ?? {}), ...(gpu ?? {}) };
+  const last = Object.entries(lastRecorded(name) ?? {}).filter(([k]) => !['name', 'section', 'machine', 'date'].includes(k));
+  const kept = (webgpu: boolean) => Object.fromEntries(last.filter(([k]) => k.startsWith('webgpu_') === webgpu));
+  return { name, ...(cpu ?? kept(false)), ...(gpu ?? kept(true)) };
 }
 
 interface QlDay {
