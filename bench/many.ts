@@ -28,8 +28,9 @@
  *     column: the same days on WebGPU (a fixed sample of them on a software adapter), each fit
  *     against its CPU fit and QuantLib's recorded RMSE.
  *
- * Rows (flags, any together; none: all but S = 1,000 with --quick): `--random` Heston S = 1, 10,
- * 100; `--s1000` Heston S = 1,000; `--bates` Bates S = 1, 10, 100; `--anchor` the anchor.
+ * Rows (flags, any together; none: every row, or with --quick the --random and --anchor ones):
+ * `--random` Heston S = 1, 10, 100; `--s1000` Heston S = 1,000; `--bates` Bates S = 1, 10, 100;
+ * `--anchor` the anchor.
  * Columns: `--cpu` (volfit on the CPU and QuantLib), `--webgpu` (WebGPU); none: both (WebGPU
  * when an adapter answers). Columns and rows not run stay as last recorded. `--quick`: S = 1 and
  * 10 only, and no QuantLib re-run of the anchor (the recorded totals instead).
