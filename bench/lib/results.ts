@@ -68,3 +68,9 @@ function writeMarkdown(all: BenchRow[], section: string, notes: string[]): void 
   }
   writeFileSync(mdPath, out.join('\n'));
 }
+
+/** The row last recorded under `name` in bench/results.json (a bench that re-runs some columns keeps the others). */
+export function lastRecorded(name: string): BenchRow | undefined {
+  if (!existsSync(jsonPath)) return undefined;
+  return (JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchRow[]).find((r) => r.name === name);
+}

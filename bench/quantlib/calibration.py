@@ -3,8 +3,10 @@ engines, then time QuantLib's standard calibration of it (LevenbergMarquardt, Im
 AnalyticHestonEngine / BatesEngine) from the given start.
 
 stdin: {"cases": [{"name", "model": "heston"|"bates", "truth": {...}, "start": {...},
-                   "spot", "rate", "quotes": [{"days", "strike"}]}]}
+                   "spot", "rate", "quotes": [{"days", "strike"}], "calibrate": true}]}
 stdout: {"quantlib": version, "cases": [{"name", "ivs", "seconds", "params", "rmse_iv", "end"}]}
+A case with "calibrate": false is priced only (its IVs come back, without a fit): benches that
+time QuantLib on a subsample of their surfaces still fit every surface's QuantLib-priced IVs.
 """
 import json
 import math
@@ -95,7 +97,7 @@ def main():
     for case in payload["cases"]:
         ctx = build(case)
         ivs = surface_ivs(case, *ctx)
-        res = calibrate(case, ivs, *ctx)
+        res = calibrate(case, ivs, *ctx) if case.get("calibrate", True) else {}
         res.update({"name": case["name"], "ivs": ivs})
         out.append(res)
     json.dump({"quantlib": ql.__version__, "cases": out}, sys.stdout)
