@@ -136,7 +136,7 @@ async function lmFirst(ctx: FitContext, decision: RouteDecision): Promise<Search
   // is suspect: LM from the best guesses and 16P Halton starts, ranked in one batch, before a
   // global stage. (A cold start without guesses had all of those points in its probe already.)
   const rescue = ctx.start.kind === 'user' || (ctx.start.kind === 'default' && ctx.guesses.length > 0);
-  if (why !== null && rescue && !ctx.onGpu) {
+  if (why !== null && rescue) {
     for (const alt of await rescueStarts(ctx.probe, ctx.cube, ctx.P, ctx.guesses)) {
       const other = await ctx.runLm(searchObjective, alt, 'lm');
       if (!(other.f < fit.f) && Number.isFinite(fit.f)) continue;
