@@ -85,8 +85,8 @@ export function fdJacobian(p: BoxProblem, x: Float64Array, r0: Float64Array, ste
   return J;
 }
 
-/** Cholesky solve of the k x k system in place (M row-major); false if not positive definite. */
-function cholSolve(Mx: Float64Array, b: Float64Array, k: number): boolean {
+/** Cholesky solve of the k x k system in place (M row-major), allocating nothing; false if not positive definite. */
+export function cholSolve(Mx: Float64Array, b: Float64Array, k: number): boolean {
   for (let j = 0; j < k; j++) {
     let d = Mx[j * k + j];
     for (let l = 0; l < j; l++) d -= Mx[j * k + l] * Mx[j * k + l];

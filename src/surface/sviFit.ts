@@ -30,7 +30,7 @@
  * held fixed in the joint polish.
  */
 import { densityG, gridPoints, type CheckGrid } from './arbitrage.js';
-import { lmBox } from './lmBox.js';
+import { cholSolve, lmBox } from './lmBox.js';
 import { nelderMead } from './nelderMead.js';
 import { evaluateGridBatch, innerAt, innerToRaw, lastInnerActiveSet, type GridResult, type GridSpec, type SliceBatch } from './qe.js';
 import type { SliceData } from './slices.js';
@@ -233,34 +233,6 @@ function polishNormal(s: SliceData, x: Float64Array, L: number, A: Float64Array,
   return f;
 }
 
-/** Solves the nf x nf system in P_M (row-major, stride nf) for the right-hand side in P_S by Cholesky; false if not positive definite. */
-function cholesky5(nf: number): boolean {
-  const M = P_M, y = P_S;
-  for (let j = 0; j < nf; j++) {
-    let d = M[j * nf + j];
-    for (let l = 0; l < j; l++) d -= M[j * nf + l] * M[j * nf + l];
-    if (!(d > 0)) return false;
-    d = Math.sqrt(d);
-    M[j * nf + j] = d;
-    for (let i = j + 1; i < nf; i++) {
-      let v = M[i * nf + j];
-      for (let l = 0; l < j; l++) v -= M[i * nf + l] * M[j * nf + l];
-      M[i * nf + j] = v / d;
-    }
-  }
-  for (let i = 0; i < nf; i++) {
-    let v = y[i];
-    for (let l = 0; l < i; l++) v -= M[i * nf + l] * y[l];
-    y[i] = v / M[i * nf + i];
-  }
-  for (let i = nf - 1; i >= 0; i--) {
-    let v = y[i];
-    for (let l = i + 1; l < nf; l++) v -= M[l * nf + i] * y[l];
-    y[i] = v / M[i * nf + i];
-  }
-  return true;
-}
-
 /**
  * LM polish of one slice from `start` on exact IV residuals: the projected, box-bounded LM of
  * lmBox.ts (free set, Nielsen damping, trials breaking Lee or min variance >= 0 rejected),
@@ -300,7 +272,7 @@ export function polishSlice(s: SliceData, start: SviRaw, o: PolishOptions = {}):
         P_M[u * nf + u] += lambda * Math.max(P_A[6 * ju], 1e-30);
         P_S[u] = -P_G[ju];
       }
-      if (!cholesky5(nf)) { lambda *= nu; nu *= 2; continue; }
+      if (!cholSolve(P_M, P_S, nf)) { lambda *= nu; nu *= 2; continue; }
       xt.set(x);
       for (let u = 0; u < nf; u++) { const j = P_FREE[u]; xt[j] = Math.min(bx.upper[j], Math.max(bx.lower[j], x[j] + P_S[u])); }
       // Predicted decrease of the projected step st = xt - x: -(2 g.st + st.A.st).
