@@ -36,6 +36,9 @@ describe('Levenberg-Marquardt', () => {
   });
 
   it('ptol stops before the step that would only confirm ftol, with f within a few ptol of the minimum (noisy data)', async () => {
+    // Never later than ftol alone; earlier over the trials (a start from which ftol fires on the
+    // same step as ptol is possible: equal counts on one trial).
+    let saved = 0;
     for (let trial = 0; trial < 5; trial++) {
       const truth = [uniform(r, 1, 5), uniform(r, 0.2, 2), uniform(r, -1, 1)];
       const t = Array.from({ length: 40 }, (_, i) => i * 0.15);
@@ -48,9 +51,11 @@ describe('Levenberg-Marquardt', () => {
       const plain = await levenbergMarquardt(problem(3, 40, f), start, { ftol: 1e-5 });
       const early = await levenbergMarquardt(problem(3, 40, f), start, { ftol: 1e-5, ptol: 1e-5 });
       expect(early.converged).toBe(true);
-      expect(early.iterations).toBeLessThan(plain.iterations);
+      expect(early.iterations).toBeLessThanOrEqual(plain.iterations);
+      saved += plain.iterations - early.iterations;
       expect(early.f - best.f).toBeLessThan(3e-5 * best.f);
     }
+    expect(saved).toBeGreaterThan(0);
   });
 
   it('solves Rosenbrock from the classic start (-1.2, 1) to 1e-8', async () => {

@@ -292,6 +292,15 @@ describe.skipIf(!hasChromium)('browser app (chromium, web/ built with Vite)', ()
   }, 600_000);
 });
 
+/** Until `check`, evaluated (and awaited) in the page, is true; throws after `timeoutMs`. */
+async function pollPage(page: Page, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await page.evaluate(check))) {
+    if (Date.now() > end) throw new Error(`page condition not met in ${timeoutMs / 1000} s: ${check.toString()}`);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
+
 describe.skipIf(!hasChromium)('browser app offline', () => {
   it('works offline once loaded: with its server gone, a reload still fits (service worker cache)', async () => {
     const own = createAppServer(appDir);
@@ -308,21 +317,13 @@ describe.skipIf(!hasChromium)('browser app offline', () => {
       // The page hands the service worker its files; wait until they are all in its cache.
       // The page itself (only the page's hand-over caches it: it loaded before the service worker
       // ran) and the report chunk, which the page never loaded: the whole precache list is in.
-      await page.waitForFunction(
-        async () => {
-          const urls = (await (await caches.open('volfit-web-v1')).keys()).map((r) => new URL(r.url));
-          return urls.some((u) => u.pathname === location.pathname) && urls.some((u) => /report-[^/]*\.js$/.test(u.pathname));
-        },
-        null,
-        { timeout: 60_000 },
-      );
-      // The page controlled by the activated worker, and the worker running (a request through it
-      // answered), so that the offline navigation below does not wait on a worker's start-up on a
-      // loaded machine.
-      await page.waitForFunction(async () => {
-        const reg = await navigator.serviceWorker.ready;
-        return reg.active?.state === 'activated' && navigator.serviceWorker.controller !== null && (await fetch('./precache.json')).ok;
-      }, null, { timeout: 60_000 });
+      // Polled through page.evaluate, which awaits the check: waitForFunction takes the Promise
+      // an async predicate returns as truthy at once, and the offline reload then raced the
+      // cache's addAll (ERR_FAILED on loaded machines).
+      await pollPage(page, async () => {
+        const urls = (await (await caches.open('volfit-web-v1')).keys()).map((r) => new URL(r.url));
+        return urls.some((u) => u.pathname === location.pathname) && urls.some((u) => /report-[^/]*\.js$/.test(u.pathname));
+      });
       const closed = new Promise<void>((ok) => own.close(() => ok()));
       own.closeAllConnections();
       await closed;
