@@ -139,7 +139,7 @@ async function warmFit(quotes: readonly DayQuote[], plan: FitPlan, backend: Back
   const m = getModel(model);
   const start = { model, params: insideBounds(m, prev!.params!) };
   const wantPrior = plan.prior === 'previous';
-  const prior = wantPrior ? priorOf(prev!, plan.priorStrength, plan.priorDrift ?? DEFAULT_PRIOR_DRIFT) : null;
+  const prior = wantPrior ? priorOf(prev!, plan.priorStrength, plan.priorDrift) : null;
   let note = wantPrior && !prior ? 'the previous fit has no covariance (a parameter at a bound): warm start only' : undefined;
   const t0 = performance.now();
   const run = (p: PriorSource | null) => calibrate(quotes, { model: m, backend, start, ...(p ? { prior: p } : {}), log });
@@ -164,7 +164,7 @@ export interface FitPlan {
   prev?: FitRecord;
   prior: 'off' | 'previous';
   priorStrength: number;
-  priorDrift?: number;
+  priorDrift: number;
   coldStart?: Record<string, number>;
 }
 

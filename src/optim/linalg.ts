@@ -21,7 +21,7 @@ export function normalEquations(J: Float64Array, r: Float64Array, m: number, p: 
   return { A, g };
 }
 
-/** In-place lower Cholesky factor of a symmetric positive definite matrix; false when not SPD. */
+/** Lower Cholesky factor of a symmetric positive definite matrix (a new array); null when not SPD. */
 export function cholesky(A: Float64Array, p: number): Float64Array | null {
   const L = new Float64Array(p * p);
   for (let i = 0; i < p; i++) {
@@ -39,14 +39,9 @@ export function cholesky(A: Float64Array, p: number): Float64Array | null {
   return L;
 }
 
-/** Solves L L^T x = b. */
+/** Solves L L^T x = b: forward substitution (forwardSolve), then back substitution. */
 export function choleskySolve(L: Float64Array, b: Float64Array, p: number): Float64Array {
-  const y = new Float64Array(p);
-  for (let i = 0; i < p; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= L[i * p + k] * y[k];
-    y[i] = s / L[i * p + i];
-  }
+  const y = forwardSolve(L, b, p);
   const x = new Float64Array(p);
   for (let i = p - 1; i >= 0; i--) {
     let s = y[i];

@@ -35,8 +35,8 @@
  * Running out of iterations or evaluations is reported as not converged.
  */
 import { cholesky, choleskySolve, normalEquations } from './linalg.js';
-import { sumSquares, type LeastSquaresProblem, type NormalEquationsResult } from './problem.js';
-import { lonePoint, stencil, stencilJacobian, type Stencil } from './stencil.js';
+import { sumSquares, type LeastSquaresProblem } from './problem.js';
+import { lonePoint, stencil, stencilJacobian } from './stencil.js';
 import { yieldToEventLoop } from '../util/yieldToEventLoop.js';
 
 export interface LmOptions {

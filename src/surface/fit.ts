@@ -20,7 +20,7 @@ import { arbitrageReport, defaultCheckGrid, type CheckGrid } from './arbitrage.j
 import { prepareSlices, type PrepareOptions } from './slices.js';
 import { ssviToRaw } from './ssvi.js';
 import { essviStartFromSsvi, fitEssvi, fitSsvi } from './ssviFit.js';
-import { EssviSurface, SsviCurve, SsviSurface, SviCurve, SviSurface, type SliceCurve, type VolSurface } from './surface.js';
+import { EssviSurface, SsviCurve, SsviSurface, SviSurface, type SliceCurve, type VolSurface } from './surface.js';
 import { fitSviSlices, type SviFitOptions } from './sviFit.js';
 import { SurfaceInputError, type SliceResult, type SurfaceFitResult, type SurfaceModel, type SurfaceQuote, type SurfaceResidual } from './types.js';
 

@@ -161,7 +161,6 @@ export class CosGpu {
   dispose(): void {
     this.bufs.destroy();
   }
-
 }
 
 /**

@@ -19,12 +19,11 @@
  * B of sizes; on the GPU only, the coefficients (plans x terms x 16 B); back, one f32 per record.
  */
 import type { GpuContext } from '../../backends/webgpu/device.js';
-import { GrowableBuffer, dispatchKernel, getKernel, readBuffer, workgroupGrid } from '../../backends/webgpu/kernel.js';
 import type { Model } from '../../models/types.js';
 import type { QuoteSet } from '../pricer.js';
 import type { ExpiryGroups } from './expiries.js';
 import { COS_F32_DEFAULTS, CosPriceBuffers, WG, cosKernelId, finishCosBatch, prepareCosBatch, runCosPrice } from './gpu.js';
-import { COS_SHADER, CosDimsRecord, CosPlanRecord, CosQuoteRecord } from './gpuLayout.js';
+import { CosPlanRecord, CosQuoteRecord } from './gpuLayout.js';
 import type { CosOptions } from './plan.js';
 
 /** One surface's request: its N parameter sets (N x P, row-major) priced on its quotes. */

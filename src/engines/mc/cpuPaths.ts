@@ -6,7 +6,7 @@
  * on the path and (antithetic runs) on its mirror path.
  */
 import { philox4x32_10 } from './philox.js';
-import { normalFromBits, oneMinusUniformFromBits, uniformFromBits } from './normals.js';
+import { normalFromBits, oneMinusUniformFromBits } from './normals.js';
 import type { McPlan } from './plan.js';
 import { MAX_JUMPS_PER_STEP, RB_HEADER, type SchemeTables } from './tables.js';
 
