@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runBacktest } from '../src/backtest/run.js';
+import { runBacktest, type PriorMode } from '../src/backtest/run.js';
 import type { DayRecord } from '../src/backtest/types.js';
 import { ANCHOR_COLD_START, ANCHOR_CSV, anchorSurfaces, quantlibDays, recordedRows } from './lib/anchor.js';
 import { quantlibAvailable, runQuantLib } from './lib/quantlib.js';
@@ -83,14 +83,21 @@ function degenerate(p: Record<string, number> | null): boolean {
   return near(p.lambda, 0, 200) || near(p.sigmaJ, 1e-4, 3) || (Math.abs(p.muJ) < 0.01 && p.sigmaJ < 0.01);
 }
 
-async function batesChain(prior: 'off' | 'previous', strength?: number, drift?: number): Promise<{ row: BenchRow; days: DayRecord[] }> {
+/** How many corner days of each kind: jumps turned into a diffusion (lambda -> 200, sigmaJ -> 1e-4), jumps switched off (lambda -> 0: often a rare large crash, muJ ~ -2), a vanishing jump. */
+function cornerKinds(ps: Array<Record<string, number>>): string {
+  const near = (v: number, at: number, other: number) => Math.abs(v - at) <= 1e-3 * Math.abs(other - at);
+  const kinds = { 'lambda->200': (p: Record<string, number>) => near(p.lambda, 200, 0), 'lambda->0': (p: Record<string, number>) => near(p.lambda, 0, 200), 'sigmaJ->1e-4': (p: Record<string, number>) => near(p.sigmaJ, 1e-4, 3), vanishing: (p: Record<string, number>) => Math.abs(p.muJ) < 0.01 && p.sigmaJ < 0.01 };
+  return Object.entries(kinds).map(([k, f]) => `${k} ${ps.filter(f).length}`).join(', ');
+}
+
+async function batesChain(prior: 'off' | 'previous', mode: PriorMode = 'check', strength?: number, drift?: number): Promise<{ row: BenchRow; days: DayRecord[] }> {
   const recorded = recordedRows('quantlib_bates_from_heston.csv');
   const warm = recordedRows('quantlib_heston_warm.csv');
   const first = [...warm.values()][0];
   // Day 1 as QuantLib's chains: that day's warm Heston fit with lambda .5, muJ -.1, sigmaJ .15.
   const start = { v0: Number(first.v0), kappa: Number(first.kappa), theta: Number(first.theta), sigma: Number(first.sigma), rho: Number(first.rho), lambda: 0.5, muJ: -0.1, sigmaJ: 0.15 };
   const t0 = performance.now();
-  const r = await runBacktest({ ...chain, input: fileURLToPath(ANCHOR_CSV), models: ['bates'], prior, ...(strength ? { priorStrength: strength } : {}), ...(drift !== undefined ? { priorDrift: drift } : {}), coldStart: { bates: start } });
+  const r = await runBacktest({ ...chain, input: fileURLToPath(ANCHOR_CSV), models: ['bates'], prior, priorMode: mode, ...(strength ? { priorStrength: strength } : {}), ...(drift !== undefined ? { priorDrift: drift } : {}), coldStart: { bates: start } });
   const wall = (performance.now() - t0) / 1000;
   const compared = r.days.filter((d) => recorded.has(d.date));
   const above = compared.filter((d) => !(100 * d.fits.bates.rmse_iv! <= Number(recorded.get(d.date)!.rmse_iv_vol_pts) + 1e-6));
@@ -99,7 +106,7 @@ async function batesChain(prior: 'off' | 'previous', strength?: number, drift?: 
   const secs = r.days.map((d) => d.fits.bates.seconds);
   const ql = compared.map((d) => Number(recorded.get(d.date)!.seconds));
   const row: BenchRow = {
-    name: `backtest anchor bates chain prior ${prior}${strength ? ` strength ${strength}` : ''}${drift !== undefined ? ` drift ${drift}` : ''}`,
+    name: `backtest anchor bates chain prior ${prior === 'off' ? 'off' : mode}${strength ? ` strength ${strength}` : ''}${drift !== undefined ? ` drift ${drift}` : ''}`,
     volfit_per_s: 1 / median(secs),
     quantlib_per_s: 1 / median(ql),
     ratio: median(ql) / median(secs),
@@ -114,10 +121,17 @@ async function batesChain(prior: 'off' | 'previous', strength?: number, drift?: 
     days_within_0_01_of_quantlib: `${compared.filter((d) => 100 * d.fits.bates.rmse_iv! <= Number(recorded.get(d.date)!.rmse_iv_vol_pts) + 0.01).length}/${compared.length}`,
     days_above: above.length ? above.map((d) => `${d.date} (${(100 * d.fits.bates.rmse_iv! - Number(recorded.get(d.date)!.rmse_iv_vol_pts)).toFixed(3)})`).join('; ') : 'none',
     degenerate_days: corners.length,
+    degenerate_kinds: cornerKinds(corners.map((d) => d.fits.bates.params!)),
     degenerate_dates: corners.map((d) => d.date).join(' ') || 'none',
     not_converged: r.days.filter((d) => !d.fits.bates.converged).length,
+    ...(prior === 'previous' && mode === 'check'
+      ? {
+          conflict_days: r.days.filter((d) => d.fits.bates.prior_check?.conflict).length,
+          degenerate_conflicts: `${corners.filter((d) => d.fits.bates.prior_check?.conflict).length}/${corners.filter((d) => d.fits.bates.prior_check).length}`,
+        }
+      : {}),
   };
-  console.log(`bates prior ${prior}: median ${median(secs).toFixed(2)} s/day; at or below QuantLib ${row.days_at_or_below_quantlib}; degenerate ${corners.length} days`);
+  console.log(`bates prior ${prior} ${mode}: median ${median(secs).toFixed(2)} s/day; at or below QuantLib ${row.days_at_or_below_quantlib}; degenerate ${corners.length} days`);
   return { row, days: r.days };
 }
 
@@ -163,6 +177,13 @@ function wholeJob(): BenchRow {
   }
 }
 
+export const BACKTEST_NOTES = [
+  'backtest anchor heston warm: runBacktest over data/deribit-btc-daily-quantlib-anchor/quote_sets_canonical.csv (100 days, unweighted), Heston only, prior off, day 1 from QuantLib\'s cold start (v0 .4, kappa 2, theta .4, sigma 1, rho 0), each later day from the previous fit, no cold restart after change points, the stale day kept in the chain (as QuantLib\'s chain). volfit_fit_s: the sum of the fits\' own seconds (QuantLib\'s figures are model.calibrate alone); volfit_wall_s: the whole runBacktest (quote split, stale test, series, detector). ratio = QuantLib re-run total (bench/quantlib/anchor.py, warm: true, this run) / volfit_fit_s; ratio_recorded against quantlib_heston_warm.csv\'s 80.6 s. days_within_0_01: volfit RMSE <= recorded QuantLib RMSE + 0.01 vol points. Issue 15 target: 80x, not done below 30x.',
+  'backtest anchor bates chain: Bates every day from the previous day\'s Bates fit (day 1 from that day\'s warm QuantLib Heston fit + lambda .5, muJ -.1, sigmaJ .15, as QuantLib\'s chains), with the previous fit as Gaussian prior (strength 0.25 and drift 0.3: covariance / 0.25 plus 0.3^2 on the diagonal in the unconstrained z): prior check (the default since 2026-12-03: the data\'s own optimum from the previous fit, tested against the prior, the cold route also run on a conflict or a fit at a bound), prior map (a MAP fit, the default before; the rows named prior previous ... map were measured with MAP, the only mode then), or prior off (warm start only; the corner rescue since 2026-12-03). Compared on the 20 days of quantlib_bates_from_heston.csv (QuantLib starts each of those from that day\'s warm Heston fit: a fresh start, 15.6 s median). ratio = QuantLib median s/day / volfit median s/day. degenerate: lambda (0..200) or sigmaJ (1e-4..3) within 1e-3 of its range from a bound, or |muJ| and sigmaJ both < 0.01; degenerate_kinds counts each kind (a day can have two); conflict_days: checked days with p < 1 %; degenerate_conflicts: conflicts among the corner days that had a prior. All chains keep the stale 2026-01-13 in the chain (skipStale off, as QuantLib).',
+  'backtest bundled job: `volfit backtest --input data/deribit-btc-daily --db x.duckdb --report dir --json` from dist/ (defaults: black, heston, bates; prior previous, mode check, strength 0.25, drift 0.3; cold restart after change points; per-day reports included); peak_rss_mb and user_cpu_s from /usr/bin/time (%M, %U); report_mb: the report folder; fit_s_*: the sums of the days\' fit seconds per model.',
+  'Measured on the shared 2-core sandbox with other jobs running (load from other helpers): absolute seconds are inflated and vary run to run.',
+];
+
 export async function run(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const ql = quantlibAvailable() && !quick;
@@ -172,16 +193,11 @@ export async function run(): Promise<void> {
   if (only === undefined || only === 'bates') {
     rows.push((await batesChain('previous')).row);
     // `--prior-only`: the default prior chain alone (the other two take most of (b)'s time).
-    if (!process.argv.includes('--prior-only')) rows.push((await batesChain('previous', undefined, 0)).row, (await batesChain('previous', 0.05)).row, (await batesChain('off')).row);
+    if (!process.argv.includes('--prior-only')) rows.push((await batesChain('previous', 'map', undefined, 0.3)).row, (await batesChain('off')).row);
   }
   if ((!quick && !only) || only === 'job') {
     if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('bench backtest (c) runs the shipped CLI: npm run build first');
     rows.push(wholeJob());
   }
-  recordResults(rows, 'backtest', [
-    'backtest anchor heston warm: runBacktest over data/deribit-btc-daily-quantlib-anchor/quote_sets_canonical.csv (100 days, unweighted), Heston only, prior off, day 1 from QuantLib\'s cold start (v0 .4, kappa 2, theta .4, sigma 1, rho 0), each later day from the previous fit, no cold restart after change points, the stale day kept in the chain (as QuantLib\'s chain). volfit_fit_s: the sum of the fits\' own seconds (QuantLib\'s figures are model.calibrate alone); volfit_wall_s: the whole runBacktest (quote split, stale test, series, detector). ratio = QuantLib re-run total (bench/quantlib/anchor.py, warm: true, this run) / volfit_fit_s; ratio_recorded against quantlib_heston_warm.csv\'s 80.6 s. days_within_0_01: volfit RMSE <= recorded QuantLib RMSE + 0.01 vol points. Issue 15 target: 80x, not done below 30x.',
-    'backtest anchor bates chain: Bates every day from the previous day\'s Bates fit (day 1 from that day\'s warm QuantLib Heston fit + lambda .5, muJ -.1, sigmaJ .15, as QuantLib\'s chains), with the previous fit as Gaussian prior (default strength 0.25 and drift 0.3: covariance / 0.25 plus 0.3^2 on the diagonal in the unconstrained z; drift 0: the prior without that process noise, the default before 2026-12-03; strength 0.05: covariance / 0.05) or without (prior off). Compared on the 20 days of quantlib_bates_from_heston.csv (QuantLib starts each of those from that day\'s warm Heston fit: a fresh start, 15.6 s median). ratio = QuantLib median s/day / volfit median s/day. degenerate: lambda (0..200) or sigmaJ (1e-4..3) within 1e-3 of its range from a bound, or |muJ| and sigmaJ both < 0.01. Both chains keep the stale 2026-01-13 in the chain (skipStale off, as QuantLib), which is what sends the prior chain\'s 2026-01-14 to 2.0 vol points.',
-    'backtest bundled job: `volfit backtest --input data/deribit-btc-daily --db x.duckdb --report dir --json` from dist/ (defaults: black, heston, bates; prior previous, strength 0.25, drift 0.3; cold restart after change points; per-day reports included); peak_rss_mb and user_cpu_s from /usr/bin/time (%M, %U); report_mb: the report folder; fit_s_*: the sums of the days\' fit seconds per model.',
-    'Measured on the shared 2-core sandbox with other jobs running (load from other helpers): absolute seconds are inflated and vary run to run.',
-  ]);
+  recordResults(rows, 'backtest', BACKTEST_NOTES);
 }

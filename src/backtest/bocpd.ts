@@ -15,6 +15,7 @@
  * (kappa0) and with a within-regime standard deviation of about `scale` (alpha0 = 2, beta0 = scale^2,
  * so E[sigma^2] = scale^2).
  */
+import { logGamma } from '../util/gamma.js';
 
 export interface SeriesSpec {
   name: string;
@@ -52,17 +53,6 @@ export interface ChangeOutcome {
 }
 
 const ALPHA0 = 2;
-
-function logGamma(x: number): number {
-  // Lanczos (g = 7, n = 9), |error| < 1e-13 for x > 0.5.
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
-  const z = x - 1;
-  let a = c[0];
-  const t = z + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (z + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
-}
 
 /** Student-t log density of x under the Normal-Gamma posterior predictive of `s`. */
 function logPredictive(s: Stats, x: number): number {

@@ -77,7 +77,8 @@ function dayTable(days: readonly DayRecord[], models: readonly string[], linked:
       const f = d.fits[m];
       return `<td>${f?.rmse_iv != null ? fmt(100 * f.rmse_iv) : 'failed'} <small>${f?.route ?? ''}</small></td><td>${fmt(f?.bic, 1)}</td>`;
     });
-    const notes = [d.stale ? `stale: ${d.stale_reason}` : '', d.change_point.flagged ? `change point: ${d.change_point.series.join(', ')}` : ''].filter(Boolean);
+    const conflicts = models.filter((m) => d.fits[m]?.prior_check?.conflict).map((m) => `${m} (p ${d.fits[m].prior_check!.p_value.toExponential(1)}${d.fits[m].cold_rescue?.kept === 'cold' ? ', cold route kept' : ''})`);
+    const notes = [d.stale ? `stale: ${d.stale_reason}` : '', d.change_point.flagged ? `change point: ${d.change_point.series.join(', ')}` : '', conflicts.length ? `prior conflict: ${conflicts.join(', ')}` : ''].filter(Boolean);
     const date = linked.has(d.date) ? `<a href="days/${d.date}/index.html">${d.date}</a>` : d.date;
     const cls = d.change_point.flagged ? ' class="cp"' : d.stale ? ' class="stale"' : '';
     return `<tr${cls}><td>${date}</td><td>${d.quotes}</td>${cells.join('')}<td>${escapeHtml(d.best_model ?? '-')}</td><td>${fmt(d.change_point.probability)}</td><td>${escapeHtml(notes.join('; '))}</td></tr>`;

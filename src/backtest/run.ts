@@ -2,24 +2,28 @@
  * runBacktest: the nightly job over daily snapshots. Per day: normalize (input.ts), the stale test
  * (stale.ts), every model fitted, the model choice (BIC), the change-point detector (chain.ts), one
  * store transaction (store.ts). Cold fits (the first day, the day after a change point, a model
- * without a good previous fit) go through calibrateMany, one surface per model, in parallel; warm
- * fits run in-process, day d from day d-1's good fit, with it as a Gaussian prior unless
- * `prior: 'off'`.
+ * without a good previous fit, slice models without a start) go through calibrateMany, one surface
+ * per model, in parallel; warm fits run in-process, day d from day d-1's good fit, with it as a
+ * Gaussian prior unless `prior: 'off'`: checked (checkedFit, the default) or MAP.
  */
 import type { Backend, BackendRequest, Logger } from '../backends/backend.js';
 import { silentLogger } from '../backends/backend.js';
 import { calibrate } from '../calibrator/calibrate.js';
 import { calibrateMany, isSurfaceFailure, type ManySurface } from '../calibrator/many.js';
-import type { PriorSource } from '../calibrator/posterior.js';
+import { priorConflict, type PriorConflict, type PriorSource } from '../calibrator/posterior.js';
+import { pinnedParams } from '../calibrator/route.js';
+import { sliceTakesStart } from '../calibrator/sliceFit.js';
+import { resolveBounds } from '../calibrator/transforms.js';
 import type { CalibrationResult } from '../calibrator/result.js';
 import { CalibrationInputError } from '../calibrator/transforms.js';
 import { chooseFitBackend, insideBounds } from '../demo/fits.js';
 import { getModel, isSliceModel } from '../models/index.js';
+import type { Model, SliceModel } from '../models/types.js';
 import { Chain } from './chain.js';
 import { BacktestInputError, planDays, type Day, type DayQuote, type InputOptions } from './input.js';
 import { marketSeries } from './series.js';
 import { staleReason } from './stale.js';
-import type { DayDetail, DayRecord, FitRecord, FitRoute } from './types.js';
+import type { ColdRescue, DayDetail, DayRecord, FitRecord, FitRoute } from './types.js';
 import type { BocpdOptions } from './bocpd.js';
 import { publishDay, type BacktestPublish } from './publish.js';
 
@@ -29,6 +33,8 @@ export interface BacktestOptions extends InputOptions {
   backend?: BackendRequest;
   /** 'previous' (default): day d's fit has day d-1's good fit as a Gaussian prior; 'off': warm start only. */
   prior?: 'off' | 'previous';
+  /** How the prior acts (default 'check'): 'check' tests the data's own optimum against it (checkedFit), 'map' fits data and prior together. */
+  priorMode?: PriorMode;
   /** The prior's covariance is the previous posterior covariance divided by this (default 0.25: standard errors doubled). */
   priorStrength?: number;
   /** Standard deviation of a day's random walk of each parameter in z, added to the prior's variance (default DEFAULT_PRIOR_DRIFT). */
@@ -64,7 +70,10 @@ export interface BacktestResult {
   notes: string[];
 }
 
+export type PriorMode = 'check' | 'map';
 export const DEFAULT_PRIOR_STRENGTH = 0.25;
+/** A checked fit whose chi-square tail probability under the prior is below this is a prior-data conflict. */
+export const PRIOR_CONFLICT_P = 0.01;
 /**
  * Random-walk standard deviation per day of each parameter in z (a Kalman filter's process noise,
  * added to the prior's z variance): 0.3 is about 30 % of a positive parameter near its lower
@@ -130,30 +139,111 @@ function failedRecord(model: string, route: FitRoute, error: string, seconds: nu
 
 function priorOf(prev: FitRecord, strength: number, drift: number): PriorSource | null {
   if (!prev.covariance || prev.noise === null || !prev.params) return null;
-  return { model: prev.model, params: prev.params, covariance: prev.covariance.map((row) => row.map((c) => c / strength)), noise: prev.noise, drift };
+  // A parameter at its bound (a covariance can still come with it) is moved just inside, where a prior's mean must be.
+  return { model: prev.model, params: insideBounds(getModel(prev.model), prev.params), covariance: prev.covariance.map((row) => row.map((c) => c / strength)), noise: prev.noise, drift };
 }
 
-/** A warm fit: from the previous good fit, with it as prior when asked and possible. */
+/** A warm fit: from the previous good fit, with it as prior (checked or MAP) when asked and possible. */
 async function warmFit(quotes: readonly DayQuote[], plan: FitPlan, backend: Backend, log: Logger): Promise<FitOutcome> {
   const { model, prev } = plan;
   const m = getModel(model);
+  if (isSliceModel(m)) return warmSliceFit(quotes, plan, m, backend, log);
   const start = { model, params: insideBounds(m, prev!.params!) };
   const wantPrior = plan.prior === 'previous';
   const prior = wantPrior ? priorOf(prev!, plan.priorStrength, plan.priorDrift) : null;
   let note = wantPrior && !prior ? 'the previous fit has no covariance (a parameter at a bound): warm start only' : undefined;
   const t0 = performance.now();
-  const run = (p: PriorSource | null) => calibrate(quotes, { model: m, backend, start, ...(p ? { prior: p } : {}), log });
   try {
+    if (!prior) return warmOutcome(model, 'warm', await dataFit(quotes, m, start.params, backend, log), note);
+    if (plan.priorMode === 'check') return await checkedFit(quotes, m, start.params, prior, backend, log);
     try {
-      return outcomeOf(model, prior ? 'warm+prior' : 'warm', await run(prior), note);
+      return outcomeOf(model, 'warm+prior', await calibrate(quotes, { model: m, backend, start, prior, log }), note);
     } catch (e) {
-      if (!(prior && e instanceof CalibrationInputError && e.subject === 'prior')) throw e;
+      if (!(e instanceof CalibrationInputError && e.subject === 'prior')) throw e;
       note = `prior refused (${e.message}): warm start only`;
-      return outcomeOf(model, 'warm', await run(null), note);
+      return warmOutcome(model, 'warm', await dataFit(quotes, m, start.params, backend, log), note);
     }
   } catch (e) {
     return { rec: failedRecord(model, prior ? 'warm+prior' : 'warm', (e as Error).message, (performance.now() - t0) / 1000) };
   }
+}
+
+/** A slice model that takes a start (ssvi: its global parameters) from the previous fit; it has no covariance, so no prior. */
+async function warmSliceFit(quotes: readonly DayQuote[], plan: FitPlan, m: SliceModel, backend: Backend, log: Logger): Promise<FitOutcome> {
+  const t0 = performance.now();
+  const note = plan.prior === 'previous' ? `${m.name} has no covariance of its global parameters: warm start only` : undefined;
+  try {
+    return outcomeOf(m.name, 'warm', await calibrate(quotes, { model: m, backend, start: { model: m.name, params: plan.prev!.params! }, log }), note);
+  } catch (e) {
+    return { rec: failedRecord(m.name, 'warm', (e as Error).message, (performance.now() - t0) / 1000) };
+  }
+}
+
+const isPinned = (m: Model, r: CalibrationResult) => pinnedParams(m, Float64Array.from(m.params, (s) => r.params[s.name]), resolveBounds(m)).length > 0;
+
+/** A warm fit, and why and with what result the day's cold route also ran (absent: it did not). */
+interface WarmResult {
+  r: CalibrationResult;
+  rescue?: ColdRescue;
+}
+
+/**
+ * The better (lower objective) of a warm fit and the day's cold route (its probe, data-driven and
+ * staged LM starts; not its global DE stage, which on a corner the data prefer costs seconds and
+ * finds the same corner); the seconds of both count.
+ */
+async function withColdRoute(quotes: readonly DayQuote[], m: Model, warm: CalibrationResult, reason: ColdRescue['reason'], backend: Backend, log: Logger): Promise<WarmResult> {
+  const cold = await calibrate(quotes, { model: m, backend, globalStage: false, log });
+  const kept = cold.objective < warm.objective ? 'cold' : 'warm';
+  return { r: { ...(kept === 'cold' ? cold : warm), seconds: warm.seconds + cold.seconds }, rescue: { reason, kept } };
+}
+
+/**
+ * The data's own optimum from a warm start. One that ends with parameters at a bound is refitted
+ * from the cold route too (a chain can slide into a corner whose basin a fresh start on the same
+ * day avoids: the anchor's 2026-03-10).
+ */
+async function dataFit(quotes: readonly DayQuote[], m: Model, params: Record<string, number>, backend: Backend, log: Logger): Promise<WarmResult> {
+  const r = await calibrate(quotes, { model: m, backend, start: { model: m.name, params }, log });
+  return isPinned(m, r) ? withColdRoute(quotes, m, r, 'bound', backend, log) : { r };
+}
+
+function warmOutcome(model: string, route: FitRoute, w: WarmResult, note?: string): FitOutcome {
+  const out = outcomeOf(model, route, w.r, note);
+  if (w.rescue) out.rec.cold_rescue = w.rescue;
+  return out;
+}
+
+/**
+ * The checked prior (the default): the day's fit is the data's own optimum reached from the
+ * previous fit, so its RMSE is never raised by the prior, and the prior tests it: the Mahalanobis
+ * distance of today's parameters under yesterday's posterior (covariance / strength, plus the
+ * drift) and its chi-square tail probability, a prior-data conflict below 1 %. A warm fit at a
+ * bound or in conflict with the prior (the market left yesterday's basin: the day of a regime
+ * shift) also runs the cold route, the better kept and tested again. A MAP fit (`priorMode:
+ * 'map'`) instead balances data and prior, and sits above the data's optimum by the prior's pull
+ * (bench/RESULTS.md, backtest).
+ */
+async function checkedFit(quotes: readonly DayQuote[], m: Model, params: Record<string, number>, prior: PriorSource, backend: Backend, log: Logger): Promise<FitOutcome> {
+  const bounds = resolveBounds(m);
+  const warm = await calibrate(quotes, { model: m, backend, start: { model: m.name, params }, log });
+  let check: PriorConflict;
+  try {
+    check = priorConflict(m, prior, warm.params, bounds);
+  } catch (e) {
+    if (!(e instanceof CalibrationInputError && e.subject === 'prior')) throw e;
+    const w = isPinned(m, warm) ? await withColdRoute(quotes, m, warm, 'bound', backend, log) : { r: warm };
+    return warmOutcome(m.name, 'warm', w, `prior refused (${e.message}): warm start only`);
+  }
+  const conflict = check.p_value < PRIOR_CONFLICT_P;
+  let w: WarmResult = { r: warm };
+  if (conflict || isPinned(m, warm)) {
+    w = await withColdRoute(quotes, m, warm, conflict ? 'conflict' : 'bound', backend, log);
+    if (w.rescue!.kept === 'cold') check = priorConflict(m, prior, w.r.params, bounds);
+  }
+  const out = warmOutcome(m.name, 'warm+prior', w);
+  out.rec.prior_check = { ...check, conflict: check.p_value < PRIOR_CONFLICT_P };
+  return out;
 }
 
 /** One model's fit of a day as planned by the chain: plain data, so that it can cross to a queue worker. */
@@ -165,6 +255,7 @@ export interface FitPlan {
   prior: 'off' | 'previous';
   priorStrength: number;
   priorDrift: number;
+  priorMode: PriorMode;
   coldStart?: Record<string, number>;
 }
 
@@ -225,7 +316,8 @@ async function runDay(opts: BacktestOptions, fitter: DayFitter, chain: Chain, da
   const stale = staleReason(day.book, chain.goodBooks);
   const plans: FitPlan[] = opts.models.map((model) => {
     const prev = chain.lastGood.get(model);
-    const cold = isSliceModel(getModel(model)) || !prev || chain.restartNext;
+    const m = getModel(model);
+    const cold = (isSliceModel(m) && !sliceTakesStart(m)) || !prev || chain.restartNext;
     return {
       model,
       route: cold ? 'cold' : 'warm',
@@ -233,6 +325,7 @@ async function runDay(opts: BacktestOptions, fitter: DayFitter, chain: Chain, da
       prior: opts.prior ?? 'previous',
       priorStrength: opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH,
       priorDrift: opts.priorDrift ?? DEFAULT_PRIOR_DRIFT,
+      priorMode: opts.priorMode ?? 'check',
       ...(cold && opts.coldStart?.[model] ? { coldStart: opts.coldStart[model] } : {}),
     };
   });

@@ -1,10 +1,16 @@
 /** Shapes of a backtest: what is recorded per day and per fit, and the `--json` contract. */
+import type { PriorConflict } from '../calibrator/posterior.js';
 import type { SliceOutput } from '../surface/types.js';
 import type { UpdatesFile } from '../publish/publish.js';
 import type { BookStats } from './input.js';
 
 /** How a day's fit started: from scratch, from the previous good fit, or from it with it as a Gaussian prior. */
 export type FitRoute = 'cold' | 'warm' | 'warm+prior';
+
+export interface ColdRescue {
+  reason: 'conflict' | 'bound';
+  kept: 'cold' | 'warm';
+}
 
 export interface FitRecord {
   model: string;
@@ -29,6 +35,10 @@ export interface FitRecord {
   message: string;
   /** Why the prior was not used although asked for. */
   prior_note?: string;
+  /** The checked prior's test of this fit (run.ts checkedFit): the prior's Mahalanobis distance, its chi-square tail, and whether that is a conflict. */
+  prior_check?: PriorConflict & { conflict: boolean };
+  /** A warm fit that also ran the day's cold route: why (a conflict with the prior, a parameter at a bound) and which was kept. */
+  cold_rescue?: ColdRescue;
   error?: string;
 }
 
@@ -89,6 +99,8 @@ export function dayJson(d: DayRecord) {
         {
           params: f.params, stderr: f.stderr, rmse_iv: f.rmse_iv, converged: f.converged, route: f.route, seconds: f.seconds, bic: f.bic,
           ...(f.slices ? { slices: f.slices.map((s) => ({ expiry: s.expiry ?? null, T: s.T, forward: s.forward, params: s.params })) } : {}),
+          ...(f.prior_check ? { prior_check: f.prior_check } : {}),
+          ...(f.cold_rescue ? { cold_rescue: f.cold_rescue } : {}),
           ...(f.error !== undefined ? { error: f.error } : {}),
         },
       ]),

@@ -65,6 +65,13 @@ export interface CalibrateOptions {
   lm?: LmOptions;
   de?: DeOptions;
   /**
+   * Whether an auto route may end with the global fallback (DE then LM) when LM's fit stays pinned
+   * at a bound or unconverged after the other LM starts (default true). False keeps the LM fit,
+   * the reason saying why the stage would have run: for a second opinion that must stay cheap (a
+   * backtest's cold route beside its warm fit).
+   */
+  globalStage?: boolean;
+  /**
    * Above this many usable quotes the search stages run on a stratified subsample (default 600);
    * false: never.
    */

@@ -7,7 +7,8 @@
  * s^2 (J^T W J)^-1. Model-unit covariance by the delta method through the bounds transform.
  */
 import type { Model } from '../models/types.js';
-import { cholesky, spdInverse } from '../optim/linalg.js';
+import { cholesky, forwardSolve, spdInverse } from '../optim/linalg.js';
+import { chiSquareSurvival } from '../util/gamma.js';
 import { modelDerivative, toUnconstrained, CalibrationInputError, type Bounds } from './transforms.js';
 import type { GaussianPrior } from './objective.js';
 
@@ -122,4 +123,31 @@ export function priorFromFit(model: Model, fit: PriorSource, bounds: Bounds): { 
   const noise = fit.noise;
   if (typeof noise !== 'number' || !(noise > 0)) throw new CalibrationInputError('prior fit has no positive noise (residual scale)', 'prior');
   return { prior: { mean: zMean, chol }, noise };
+}
+
+/** How far a fit lies from a prior: the squared Mahalanobis distance in z and its chi-square tail probability. */
+export interface PriorConflict {
+  d2: number;
+  /** P(chi-square with P degrees of freedom > d2): small when the data's optimum is unlikely under the prior. */
+  p_value: number;
+}
+
+/**
+ * The prior-data conflict of a fit (Box 1980; Evans and Moshonov 2006): the prior's Mahalanobis
+ * distance of the fitted parameters, mapped into z as the prior is. A parameter at its bound is
+ * pulled in by 1e-9 of its range first (its z is otherwise infinite).
+ */
+export function priorConflict(model: Model, fit: PriorSource, params: Record<string, number>, bounds: Bounds): PriorConflict {
+  const { prior } = priorFromFit(model, fit, bounds);
+  const p = model.params.length;
+  const x = model.params.map((s, i) => {
+    const lo = bounds.lower[i];
+    const hi = bounds.upper[i];
+    const eps = 1e-9 * (Number.isFinite(hi - lo) ? hi - lo : Math.max(1, Math.abs(params[s.name])));
+    return Math.min(Math.max(params[s.name], lo + eps), hi - eps);
+  });
+  const z = toUnconstrained(x, bounds);
+  const y = forwardSolve(prior.chol, Float64Array.from(z, (v, i) => v - prior.mean[i]), p);
+  const d2 = y.reduce((s, v) => s + v * v, 0);
+  return { d2, p_value: chiSquareSurvival(d2, p) };
 }

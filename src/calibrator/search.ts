@@ -148,6 +148,7 @@ async function lmFirst(ctx: FitContext, decision: RouteDecision): Promise<Search
     }
   }
   if (why === null) return { fit, routeName, reason };
+  if (ctx.opts.globalStage === false) return { fit, routeName, reason: `${reason}; ${why}: no global stage (globalStage: false)` };
   const de = await ctx.runGlobal(await ctx.rankingObjective(), Number.isFinite(fit.f) ? [fit.z, ctx.z0] : [ctx.z0]);
   const second = await ctx.runLm(searchObjective, de.z, 'lm');
   if (second.f < fit.f || !Number.isFinite(fit.f)) {

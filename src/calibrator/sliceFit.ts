@@ -7,8 +7,9 @@
  * plus `slices` (one per expiry, increasing T), `arbitrage` and `arbitrage_free`.
  *
  * What the options mean here: the objective is implied vol (weighted least squares, weights mean
- * 1); there is no start, prior, route choice, bounds or constraint penalty (asking for one is a
- * CalibrationInputError naming it); `slices.arbitrageFree` constrains the fit (see each model's
+ * 1); there is no prior, route choice, bounds or constraint penalty (asking for one is a
+ * CalibrationInputError naming it), and a start only for ssvi (its global rho, eta, gamma: one
+ * more start beside the data's own); `slices.arbitrageFree` constrains the fit (see each model's
  * `slice.arbitrageFreeMeaning`). Numbers: `rmse_iv` unweighted over the quotes used; `rmse_price`
  * of Black-76 at the model IV against the market price; `objective` the weighted SSE in IV;
  * `stderr` only for black (sandwich errors of the weighted means), null for global surface
@@ -21,6 +22,7 @@ import { blackFlatModel } from '../models/slice.js';
 import { flatVolPrice } from '../surface/blackFlat.js';
 import { isoUtc, parseIsoUtc } from '../market/time.js';
 import { SurfaceInputError, type SliceModelFit } from '../surface/types.js';
+import type { SsviStart } from '../surface/ssviFit.js';
 import type { CalibrateOptions } from './options.js';
 import type { CalibrationQuote } from './quotes.js';
 import type { CalibrationResult } from './result.js';
@@ -117,6 +119,25 @@ function sliceResult(model: SliceModel, quotes: readonly Quote[], fit: SliceMode
   };
 }
 
+/** Whether a slice model takes a start: ssvi (global rho, eta, gamma); the others have no global parameters to start from. */
+export function sliceTakesStart(model: SliceModel): boolean {
+  return model.name === 'ssvi';
+}
+
+/** ssvi's start from a previous fit (`{model, params}`) or bare parameters: one more start beside the data's own. */
+function sliceStart(model: SliceModel, start: NonNullable<CalibrateOptions['start']>, refuse: (what: string, subject?: 'start') => never): SsviStart {
+  if (!sliceTakesStart(model)) return refuse('a start is not used (the slice fits start from the data)', 'start');
+  const fromFit = typeof start.model === 'string';
+  if (fromFit && start.model !== 'ssvi') return refuse(`the start is a ${String(start.model)} fit`, 'start');
+  const params = (fromFit ? (start as { params: Record<string, unknown> }).params : start) as Record<string, unknown>;
+  const value = (name: 'rho' | 'eta' | 'gamma') => {
+    const v = params?.[name];
+    if (typeof v !== 'number' || !Number.isFinite(v)) refuse(`start ${name} is ${v === undefined ? 'missing' : `not a number (${JSON.stringify(v)})`}`, 'start');
+    return v as number;
+  };
+  return { rho: value('rho'), eta: value('eta'), gamma: value('gamma') };
+}
+
 /**
  * calibrate()'s slice path: checks the options that mean nothing for a slice model, then fits.
  * WebGPU asked for by name (or as a selected backend): a model whose slice engine has a WebGPU
@@ -130,7 +151,7 @@ export async function calibrateSlices(quotes: readonly CalibrationQuote[], opts:
   const refuse = (what: string, subject?: 'start' | 'prior'): never => {
     throw new CalibrationInputError(`${model.name} is a slice model (one parameter set per expiry, fitted in implied vol): ${what}`, subject);
   };
-  if (opts.start !== undefined) refuse('a start is not used (the slice fits start from the data)', 'start');
+  const ssviStart = opts.start !== undefined ? sliceStart(model, opts.start, refuse) : undefined;
   if (opts.prior !== undefined) refuse('a prior is not available', 'prior');
   if ((opts.objective ?? 'iv') !== 'iv') refuse(`the objective is implied vol; '${opts.objective}' is not available`);
   if ((opts.route ?? 'auto') !== 'auto') refuse(`its fit has one route; '${opts.route}' is not available`);
@@ -138,7 +159,7 @@ export async function calibrateSlices(quotes: readonly CalibrationQuote[], opts:
   if (opts.constraints === 'penalty') refuse('the constraint penalty (--feller) applies to process models');
   const given = typeof opts.backend === 'object' ? (opts.backend as Backend) : undefined;
   const asked = given ? given.name : opts.backend;
-  const options = opts.slices ?? {};
+  const options: SliceFitOptions = ssviStart ? { ...opts.slices, surface: { ...opts.slices?.surface, ssviStart } } : opts.slices ?? {};
   if (quotes.length === 0) return fitSliceModel(model, quotes, options);
   const engine = sliceEngine(model);
   if (asked === 'webgpu' && engine.gpuStage && engine.capabilities(model).gpu) {

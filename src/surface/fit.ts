@@ -19,7 +19,7 @@
 import { arbitrageReport, defaultCheckGrid, type CheckGrid } from './arbitrage.js';
 import { prepareSlices, type PrepareOptions } from './slices.js';
 import { ssviToRaw } from './ssvi.js';
-import { essviStartFromSsvi, fitEssvi, fitSsvi } from './ssviFit.js';
+import { essviStartFromSsvi, fitEssvi, fitSsvi, type SsviStart } from './ssviFit.js';
 import { EssviSurface, SsviCurve, SsviSurface, SviSurface, type SliceCurve, type VolSurface } from './surface.js';
 import { fitSviSlices, type SviFitOptions } from './sviFit.js';
 import { SurfaceInputError, type SliceResult, type SurfaceFitResult, type SurfaceModel, type SurfaceQuote, type SurfaceResidual } from './types.js';
@@ -32,6 +32,8 @@ export interface SurfaceFitOptions extends PrepareOptions {
   checkGrid?: CheckGrid;
   /** SVI grid and starts. */
   svi?: Pick<SviFitOptions, 'grid' | 'starts' | 'gridValues'>;
+  /** ssvi: a previous fit's rho, eta, gamma as one more start (fitSsvi). */
+  ssviStart?: SsviStart;
 }
 
 export interface SurfaceFit {
@@ -77,7 +79,7 @@ export function fitSurface(quotes: readonly SurfaceQuote[], opts: SurfaceFitOpti
     surface = s;
     notes.push('between expiries w is linear in T at fixed k (linear in total variance); before the first expiry w = (T/T_1) w_1, after the last w = (T/T_N) w_N');
   } else if (opts.model === 'ssvi') {
-    const ss = fitSsvi(slices, { arbitrageFree: arbFree, checkGrid: grid });
+    const ss = fitSsvi(slices, { arbitrageFree: arbFree, checkGrid: grid, ...(opts.ssviStart ? { start: opts.ssviStart } : {}) });
     const s = new SsviSurface(slices.map((x) => x.T), ss.theta, ss.rho, ss.eta, ss.gamma);
     curves = s.curves;
     surface = s;

@@ -61,6 +61,15 @@ export interface SsviFitOptions {
   arbitrageFree?: boolean;
   checkGrid?: CheckGrid;
   maxIterations?: number;
+  /** A previous fit's global parameters (a backtest's yesterday): one more start, always carried to the full LM. */
+  start?: SsviStart;
+}
+
+/** SSVI's global parameters, the part of a fit that carries from one day to the next (the thetas are the day's own). */
+export interface SsviStart {
+  rho: number;
+  eta: number;
+  gamma: number;
 }
 
 /** Residuals of all slices for per-slice (theta, a, psi), written into r from offset 0. Returns false if any w <= 0. */
@@ -184,9 +193,19 @@ export function fitSsvi(slices: readonly SliceData[], o: SsviFitOptions = {}): S
     }
   }
   starts.sort((p, q) => p.f - q.f);
+  const chosen = starts.slice(0, 3);
+  if (o.start) {
+    const x = Float64Array.from(x0);
+    const clip = (v: number, i: number) => Math.min(Math.max(v, held.lower[i]), held.upper[i]);
+    x[N] = clip(o.start.rho, N);
+    x[N + 2] = clip(o.start.gamma, N + 2);
+    x[N + 1] = clip(arbFree ? o.start.eta / etaMax(x[N], x[N + 2], x0[0]) : o.start.eta, N + 1);
+    const r = lmBox(held, x, { maxIterations: 40, ftol: 1e-8 });
+    if (Number.isFinite(r.f)) chosen.unshift({ f: r.f, x: r.x });
+  }
   const free = ssviProblem(slices, arbFree);
   let best: { f: number; x: Float64Array; iterations: number; converged: boolean } | null = null;
-  for (const s of starts.slice(0, 3)) {
+  for (const s of chosen) {
     const r = lmBox(free, s.x, { maxIterations: o.maxIterations ?? 300 });
     if (!best || r.f < best.f) best = { f: r.f, x: r.x, iterations: r.iterations, converged: r.converged };
   }

@@ -69,6 +69,10 @@ describe.skipIf(!distBuilt())('volfit backtest (CLI)', () => {
     expect(j.days[1].stale_reason).toMatch(/one-sided/);
     expect(j.days[0].stale_reason).toBeNull();
     expect(j.days[2].fits.bates.route).toBe('warm+prior');
+    // The checked prior's test (the default --prior-mode check) comes with a warm+prior fit.
+    const check = j.days[2].fits.bates.prior_check;
+    expect(Object.keys(check)).toEqual(['d2', 'p_value', 'conflict']);
+    expect(check.conflict).toBe(check.p_value < 0.01);
     // Report: the overview links every day's calibration report.
     const html = readFileSync(join(report, 'index.html'), 'utf8');
     for (const d of ['2026-01-12', '2026-01-13', '2026-01-14']) {
@@ -130,6 +134,7 @@ describe.skipIf(!distBuilt())('volfit backtest (CLI)', () => {
       [['--input', join(tmp, 'missing')], /--input .*: no such file or folder/],
       [['--input', DAILY, '--prior-strength', '0'], /--prior-strength 0: must be a positive number/],
       [['--input', DAILY, '--prior-drift', '-1'], /--prior-drift -1: must be a number >= 0/],
+      [['--input', DAILY, '--prior-mode', 'mean'], /--prior-mode .*'mean' is invalid.*check, map/],
       [['--db', join(tmp, 'none.duckdb'), '--report', join(tmp, 'r')], /--db .*: no such file/],
       [[], /give --input/],
       [['--input', DAILY, '--from', '2027-01-01'], /no days between 2027-01-01 and the last day/],

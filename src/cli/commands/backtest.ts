@@ -16,7 +16,7 @@ import { backendOption, checkOutputDir, checkOutputFile, emit } from '../io.js';
 import { parseIntegerFlag, parseNumberFlag } from '../parse.js';
 import { DEFAULT_WEIGHTS } from '../../market/weights.js';
 import { BacktestInputError } from '../../backtest/input.js';
-import { DEFAULT_PRIOR_DRIFT, DEFAULT_PRIOR_STRENGTH, runBacktest, type BacktestOptions, type BacktestResult } from '../../backtest/run.js';
+import { DEFAULT_PRIOR_DRIFT, DEFAULT_PRIOR_STRENGTH, runBacktest, type BacktestOptions, type PriorMode, type BacktestResult } from '../../backtest/run.js';
 import { dayJson, type DayDetail, type DayRecord } from '../../backtest/types.js';
 import type { BacktestPublish } from '../../backtest/publish.js';
 
@@ -34,6 +34,7 @@ interface Flags {
   prior: 'off' | 'previous';
   priorStrength: string;
   priorDrift: string;
+  priorMode: PriorMode;
   threads?: string;
   queue?: string;
   publish?: boolean;
@@ -62,6 +63,8 @@ function modelsFlag(v: string): string[] {
 /** The options that decide the results: a run is resumed only by a command line with the same ones. */
 function runId(o: BacktestOptions): string {
   const key = { input: resolve(o.input), venue: o.venue, underlying: o.underlying ?? null, models: o.models, backend: o.backend, prior: o.prior, strength: o.priorStrength, drift: o.priorDrift, from: o.from ?? null, to: o.to ?? null };
+  // The prior's mode joined the key later: runs with the mode that was the only one then ('map') keep their ids.
+  if (o.prior === 'previous' && o.priorMode !== 'map') Object.assign(key, { priorMode: o.priorMode });
   const p = o.publish;
   // Publishing is part of the run (a signer's address, never the key): older runs' ids stay as they were without it.
   if (p) Object.assign(key, { publish: { model: p.model, signer: p.account.address, budget: p.budgetSeconds, halfLife: p.halfLifeSeconds, chainId: p.chainId ?? null, contract: p.verifyingContract ?? null } });
@@ -182,6 +185,7 @@ async function run(o: Flags): Promise<void> {
     prior: o.prior,
     priorStrength: strength,
     priorDrift: drift,
+    priorMode: o.priorMode,
     from: dateFlag('--from', o.from),
     to: dateFlag('--to', o.to),
     threads,
@@ -233,6 +237,7 @@ export function register(program: Command): void {
     .option('--to <date>', 'last day (YYYY-MM-DD)')
     .option('--json', 'print the result JSON')
     .addOption(new Option('--prior <mode>', "day d's fit uses day d-1's as a Gaussian prior (previous) or only as its start (off)").choices(['off', 'previous']).default('previous'))
+    .addOption(new Option('--prior-mode <mode>', "check: the day's fit is the data's own optimum from the previous fit, tested against the prior (chi-square; a conflict below 1 %); map: data and prior fitted together (MAP)").choices(['check', 'map']).default('check'))
     .option('--prior-strength <w>', 'the prior covariance is the previous posterior covariance / w (1: full strength; smaller: looser)', String(DEFAULT_PRIOR_STRENGTH))
     .option('--prior-drift <sd>', "a day's random-walk standard deviation of each parameter in the fit's unconstrained coordinates, added to the prior's variance (0: none)", String(DEFAULT_PRIOR_DRIFT))
     .option('--threads <n>', 'worker threads of a day\'s cold fits (default: one per process model)')
