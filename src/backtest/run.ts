@@ -204,7 +204,16 @@ async function withColdRoute(quotes: readonly DayQuote[], m: Model, warm: Calibr
  * day avoids: the anchor's 2026-03-10).
  */
 async function dataFit(quotes: readonly DayQuote[], m: Model, params: Record<string, number>, backend: Backend, log: Logger): Promise<WarmResult> {
-  const r = await calibrate(quotes, { model: m, backend, start: { model: m.name, params }, log });
+  return rescuedIfPinned(quotes, m, await warmCalibrate(quotes, m, params, backend, log), backend, log);
+}
+
+/** LM from the previous fit's parameters, data only. */
+function warmCalibrate(quotes: readonly DayQuote[], m: Model, params: Record<string, number>, backend: Backend, log: Logger): Promise<CalibrationResult> {
+  return calibrate(quotes, { model: m, backend, start: { model: m.name, params }, log });
+}
+
+/** A warm fit as it is, or beside the day's cold route when it ends with a parameter at a bound. */
+async function rescuedIfPinned(quotes: readonly DayQuote[], m: Model, r: CalibrationResult, backend: Backend, log: Logger): Promise<WarmResult> {
   return isPinned(m, r) ? withColdRoute(quotes, m, r, 'bound', backend, log) : { r };
 }
 
@@ -226,14 +235,13 @@ function warmOutcome(model: string, route: FitRoute, w: WarmResult, note?: strin
  */
 async function checkedFit(quotes: readonly DayQuote[], m: Model, params: Record<string, number>, prior: PriorSource, backend: Backend, log: Logger): Promise<FitOutcome> {
   const bounds = resolveBounds(m);
-  const warm = await calibrate(quotes, { model: m, backend, start: { model: m.name, params }, log });
+  const warm = await warmCalibrate(quotes, m, params, backend, log);
   let check: PriorConflict;
   try {
     check = priorConflict(m, prior, warm.params, bounds);
   } catch (e) {
     if (!(e instanceof CalibrationInputError && e.subject === 'prior')) throw e;
-    const w = isPinned(m, warm) ? await withColdRoute(quotes, m, warm, 'bound', backend, log) : { r: warm };
-    return warmOutcome(m.name, 'warm', w, `prior refused (${e.message}): warm start only`);
+    return warmOutcome(m.name, 'warm', await rescuedIfPinned(quotes, m, warm, backend, log), `prior refused (${e.message}): warm start only`);
   }
   const conflict = check.p_value < PRIOR_CONFLICT_P;
   let w: WarmResult = { r: warm };

@@ -134,19 +134,13 @@ export interface PriorConflict {
 
 /**
  * The prior-data conflict of a fit (Box 1980; Evans and Moshonov 2006): the prior's Mahalanobis
- * distance of the fitted parameters, mapped into z as the prior is. A parameter at its bound is
- * pulled in by 1e-9 of its range first (its z is otherwise infinite).
+ * distance of the fitted parameters, mapped into z as the prior is (a parameter at its bound has
+ * a finite z: toUnconstrained keeps it 1e-9 of the range inside).
  */
 export function priorConflict(model: Model, fit: PriorSource, params: Record<string, number>, bounds: Bounds): PriorConflict {
   const { prior } = priorFromFit(model, fit, bounds);
   const p = model.params.length;
-  const x = model.params.map((s, i) => {
-    const lo = bounds.lower[i];
-    const hi = bounds.upper[i];
-    const eps = 1e-9 * (Number.isFinite(hi - lo) ? hi - lo : Math.max(1, Math.abs(params[s.name])));
-    return Math.min(Math.max(params[s.name], lo + eps), hi - eps);
-  });
-  const z = toUnconstrained(x, bounds);
+  const z = toUnconstrained(model.params.map((s) => params[s.name]), bounds);
   const y = forwardSolve(prior.chol, Float64Array.from(z, (v, i) => v - prior.mean[i]), p);
   const d2 = y.reduce((s, v) => s + v * v, 0);
   return { d2, p_value: chiSquareSurvival(d2, p) };
