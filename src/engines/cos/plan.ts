@@ -99,11 +99,16 @@ export function cosTermCount(model: Model, p: Float64Array, T: number, a: number
     lo = hi;
     hi *= 2;
   }
-  if (hi >= o.maxTerms) return o.maxTerms;
+  // The doubling can overshoot the cap: the bisection then runs below it, so a count that the cap
+  // does not bind is the uncapped one (the bound is non-increasing in k).
+  if (hi >= o.maxTerms) {
+    hi = o.maxTerms;
+    if (!small(hi)) return o.maxTerms;
+  }
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (small(mid)) hi = mid;
     else lo = mid;
   }
-  return hi + 1;
+  return Math.min(hi + 1, o.maxTerms);
 }
