@@ -49,11 +49,21 @@ function hestonTruth(): number[] {
   return [uniform(r, 0.02, 0.09), uniform(r, 0.8, 4), uniform(r, 0.02, 0.09), uniform(r, 0.3, 0.9), uniform(r, -0.8, -0.3)];
 }
 
-/** n parameter sets scattered around `truth` (model units, inside the bounds). */
+/**
+ * n parameter sets scattered around `truth` (model units), kept inside the bounds: rho -0.8 x 1.3
+ * would leave them (|rho| > 1 has no price; seed 210828126 drew -1.015).
+ */
 function sets(truth: number[], n: number): Float64Array {
   const P = truth.length;
+  const spec = (truth.length === bates.params.length ? bates : heston).params;
   const out = new Float64Array(n * P);
-  for (let k = 0; k < n; k++) for (let j = 0; j < P; j++) out[k * P + j] = truth[j] * (1 + 0.3 * uniform(r, -1, 1));
+  for (let k = 0; k < n; k++) {
+    for (let j = 0; j < P; j++) {
+      const { lower, upper } = spec[j];
+      const edge = 1e-3 * (upper - lower);
+      out[k * P + j] = Math.min(Math.max(truth[j] * (1 + 0.3 * uniform(r, -1, 1)), lower + edge), upper - edge);
+    }
+  }
   return out;
 }
 
